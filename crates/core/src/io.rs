@@ -1,0 +1,318 @@
+//! Table and file IO: CSV (with header; `,`, `;` or tab, detected from the header line) and
+//! Parquet, read by extension. Every write goes to a temporary file in the target directory and
+//! is renamed into place, so a crash never leaves half a file where the user's data was.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use parquet::basic::{ConvertedType, Repetition, Type as PhysicalType};
+use parquet::data_type::{ByteArray, ByteArrayType, DoubleType};
+use parquet::file::properties::WriterProperties;
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::record::Field;
+use parquet::schema::types::Type;
+
+use crate::table::format_number;
+use crate::{Column, Error, Result, Table};
+
+/// Reads a table from a `.csv`/`.tsv`/`.txt` (CSV) or `.parquet`/`.pq` file.
+pub fn read_table(path: &Path) -> Result<Table> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "parquet" | "pq" => read_parquet(path),
+        _ => read_csv(path),
+    }
+}
+
+/// Reads a CSV file with a header row.
+pub fn read_csv(path: &Path) -> Result<Table> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_csv(&bytes, &path.display().to_string())
+}
+
+/// Parses CSV bytes; `file` names the source in errors.
+pub fn parse_csv(bytes: &[u8], file: &str) -> Result<Table> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::format(file, "file is empty; expected a header row"));
+    }
+    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or(bytes);
+    let count = |c: u8| first_line.iter().filter(|&&b| b == c).count();
+    let delimiter = if count(b'\t') > count(b',') && count(b'\t') >= count(b';') {
+        b'\t'
+    } else if count(b';') > count(b',') {
+        b';'
+    } else {
+        b','
+    };
+    let mut rdr = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let headers: Vec<String> = match rdr.headers() {
+        Ok(h) => h.iter().map(str::to_string).collect(),
+        Err(e) => return Err(csv_error(file, e)),
+    };
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            return Err(Error::format(file, format!("header column {} has no name", i + 1)));
+        }
+        if headers[..i].contains(h) {
+            return Err(Error::format(file, format!("duplicate column '{h}' in the header")));
+        }
+    }
+    let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
+    for rec in rdr.records() {
+        let rec = rec.map_err(|e| csv_error(file, e))?;
+        for (j, v) in rec.iter().enumerate() {
+            cells[j].push(v.to_string());
+        }
+    }
+    let columns = headers
+        .into_iter()
+        .zip(cells)
+        .map(|(name, values)| (name, text_to_column(values)))
+        .collect();
+    Ok(Table::new(columns)?.with_source(file))
+}
+
+/// A numeric column when every non-empty cell parses as a number (empty cells become NaN),
+/// text otherwise.
+fn text_to_column(values: Vec<String>) -> Column {
+    let parsed: Option<Vec<f64>> = values
+        .iter()
+        .map(|s| {
+            if s.is_empty() || s.eq_ignore_ascii_case("na") {
+                Some(f64::NAN)
+            } else {
+                s.parse::<f64>().ok()
+            }
+        })
+        .collect();
+    match parsed {
+        Some(v) if values.iter().any(|s| !s.is_empty()) => Column::Num(v),
+        Some(v) if values.is_empty() => Column::Num(v),
+        _ => Column::Text(values),
+    }
+}
+
+fn csv_error(file: &str, e: csv::Error) -> Error {
+    let row = e.position().map(|p| p.line()).unwrap_or(0);
+    let message = match e.kind() {
+        csv::ErrorKind::Utf8 { .. } => "text is not valid UTF-8".to_string(),
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("has {len} fields, the header has {expected_len}"),
+        _ => e.to_string(),
+    };
+    Error::format(file, format!("line {row}: {message}"))
+}
+
+/// Reads a Parquet file; numeric and boolean columns become numbers, strings become text.
+pub fn read_parquet(path: &Path) -> Result<Table> {
+    let file_name = path.display().to_string();
+    let f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let bad = |e: parquet::errors::ParquetError| Error::format(&file_name, format!("not a readable Parquet file: {e}"));
+    let reader = SerializedFileReader::new(f).map_err(bad)?;
+    let schema = reader.metadata().file_metadata().schema_descr_ptr();
+    let names: Vec<String> = schema.columns().iter().map(|c| c.name().to_string()).collect();
+    let mut nums: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut texts: Vec<Option<Vec<String>>> = vec![None; names.len()];
+    for row in reader.get_row_iter(None).map_err(bad)? {
+        let row = row.map_err(bad)?;
+        for (j, (_, field)) in row.get_column_iter().enumerate() {
+            if j >= names.len() {
+                break;
+            }
+            let num = match field {
+                Field::Null => Some(f64::NAN),
+                Field::Bool(b) => Some(f64::from(u8::from(*b))),
+                Field::Byte(v) => Some(f64::from(*v)),
+                Field::Short(v) => Some(f64::from(*v)),
+                Field::Int(v) => Some(f64::from(*v)),
+                Field::Long(v) => Some(*v as f64),
+                Field::UByte(v) => Some(f64::from(*v)),
+                Field::UShort(v) => Some(f64::from(*v)),
+                Field::UInt(v) => Some(f64::from(*v)),
+                Field::ULong(v) => Some(*v as f64),
+                Field::Float(v) => Some(f64::from(*v)),
+                Field::Double(v) => Some(*v),
+                _ => None,
+            };
+            match (num, &mut texts[j]) {
+                (Some(v), None) => nums[j].push(v),
+                (Some(v), Some(t)) => t.push(format_number(v)),
+                (None, t) => {
+                    let s = match field {
+                        Field::Str(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    let list = t.get_or_insert_with(|| nums[j].iter().map(|&v| format_number(v)).collect());
+                    list.push(s);
+                }
+            }
+        }
+    }
+    let columns = names
+        .into_iter()
+        .zip(nums.into_iter().zip(texts))
+        .map(|(n, (num, text))| (n, text.map_or(Column::Num(num), Column::Text)))
+        .collect();
+    Ok(Table::new(columns)?.with_source(file_name))
+}
+
+/// CSV text of a table (`,`-separated, header first, numbers in round-trip form).
+pub fn to_csv_string(table: &Table) -> String {
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    w.write_record(table.names()).expect("writing to memory");
+    let cols: Vec<&Column> = table.columns().map(|(_, c)| c).collect();
+    for i in 0..table.n_rows() {
+        w.write_record(cols.iter().map(|c| c.text(i))).expect("writing to memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 is UTF-8")
+}
+
+/// Writes a table as CSV (or Parquet for a `.parquet`/`.pq` path), atomically.
+pub fn write_table(table: &Table, path: &Path) -> Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
+    match ext.as_str() {
+        "parquet" | "pq" => write_parquet(table, path),
+        _ => write_atomic(path, to_csv_string(table).as_bytes()),
+    }
+}
+
+/// Writes a table as Parquet (DOUBLE and UTF-8 columns, one row group), atomically.
+pub fn write_parquet(table: &Table, path: &Path) -> Result<()> {
+    let err = |e: parquet::errors::ParquetError| Error::invalid(format!("{}: {e}", path.display()));
+    let fields = table
+        .columns()
+        .map(|(n, c)| {
+            let b = match c {
+                Column::Num(_) => Type::primitive_type_builder(n, PhysicalType::DOUBLE),
+                Column::Text(_) => Type::primitive_type_builder(n, PhysicalType::BYTE_ARRAY)
+                    .with_converted_type(ConvertedType::UTF8),
+            };
+            b.with_repetition(Repetition::REQUIRED).build().map(Arc::new)
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(err)?;
+    let schema = Arc::new(
+        Type::group_type_builder("schema")
+            .with_fields(fields)
+            .build()
+            .map_err(err)?,
+    );
+    let props = Arc::new(WriterProperties::builder().build());
+    let mut buf: Vec<u8> = Vec::new();
+    {
+        let mut writer = SerializedFileWriter::new(&mut buf, schema, props).map_err(err)?;
+        let mut rg = writer.next_row_group().map_err(err)?;
+        let mut cols = table.columns().map(|(_, c)| c);
+        while let Some(mut cw) = rg.next_column().map_err(err)? {
+            match cols.next().expect("one writer per column") {
+                Column::Num(v) => {
+                    cw.typed::<DoubleType>().write_batch(v, None, None).map_err(err)?;
+                }
+                Column::Text(v) => {
+                    let vals: Vec<ByteArray> = v.iter().map(|s| ByteArray::from(s.as_str())).collect();
+                    cw.typed::<ByteArrayType>().write_batch(&vals, None, None).map_err(err)?;
+                }
+            }
+            cw.close().map_err(err)?;
+        }
+        rg.close().map_err(err)?;
+        writer.close().map_err(err)?;
+    }
+    write_atomic(path, &buf)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::invalid(format!("{}: not a file path", path.display())))?;
+    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_round_trip_and_delimiters() {
+        let t = parse_csv(b"a,b,c\n1,x,2.5\n3,y,\n", "t.csv").unwrap();
+        assert_eq!(t.n_rows(), 2);
+        assert!(matches!(t.column("b").unwrap(), Column::Text(_)));
+        assert!(t.numeric("c").is_err());
+        let back = parse_csv(to_csv_string(&t).as_bytes(), "t.csv").unwrap();
+        assert_eq!(back.column("a").unwrap(), t.column("a").unwrap());
+        let semi = parse_csv(b"x;y\n1;2\n", "s.csv").unwrap();
+        assert_eq!(semi.numeric("y").unwrap(), &[2.0]);
+    }
+
+    #[test]
+    fn csv_errors_name_the_problem() {
+        let e = parse_csv(b"", "e.csv").unwrap_err().to_string();
+        assert!(e.contains("e.csv") && e.contains("empty"), "{e}");
+        let e = parse_csv(b"a,a\n1,2\n", "d.csv").unwrap_err().to_string();
+        assert!(e.contains("duplicate column 'a'"), "{e}");
+        let e = parse_csv(b"a,b\n1,2\n3\n", "r.csv").unwrap_err().to_string();
+        assert!(e.contains("line 3") && e.contains("1 fields"), "{e}");
+        let e = parse_csv(b"a,b\n1,\xff\n", "u.csv").unwrap_err().to_string();
+        assert!(e.contains("UTF-8"), "{e}");
+    }
+
+    #[test]
+    fn parquet_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.parquet");
+        let t = Table::new(vec![
+            ("x".into(), Column::Num(vec![1.5, -2.0, 1e-9])),
+            ("name".into(), Column::Text(vec!["a".into(), "b".into(), "".into()])),
+        ])
+        .unwrap();
+        write_table(&t, &p).unwrap();
+        let back = read_table(&p).unwrap();
+        assert_eq!(back.column("x").unwrap(), t.column("x").unwrap());
+        assert_eq!(back.column("name").unwrap(), t.column("name").unwrap());
+        std::fs::write(&p, b"PAR1 not really").unwrap();
+        let e = read_table(&p).unwrap_err().to_string();
+        assert!(e.contains("Parquet"), "{e}");
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.csv");
+        write_atomic(&p, b"hello").unwrap();
+        write_atomic(&p, b"world").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"world");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

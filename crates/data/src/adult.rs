@@ -1,0 +1,1 @@
+//! The Adult SCM (RootCLAM spec §3.3-§3.4).

@@ -1,0 +1,1 @@
+//! The Loan SCM (RootCLAM spec §3.1-§3.2).

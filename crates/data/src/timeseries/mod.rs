@@ -1,0 +1,1 @@
+//! Multivariate time-series benchmarks (RecAD spec §2).
