@@ -66,7 +66,8 @@ pub fn read_raw_graph(path: &Path) -> Result<RawGraph> {
 }
 
 fn parse_json(text: &str) -> std::result::Result<RawGraph, String> {
-    let j: crate::dag::DagJson = serde_json::from_str(text).map_err(|e| format!("graph JSON: {e}"))?;
+    let j: crate::dag::DagJson =
+        serde_json::from_str(text).map_err(|e| format!("graph JSON: {e}"))?;
     let mut g = RawGraph::default();
     for n in &j.nodes {
         g.add_node(n);
@@ -239,7 +240,9 @@ fn tokenize(text: &str) -> std::result::Result<Vec<Tok>, String> {
             c if c.is_alphanumeric() || c == '_' || c == '.' || c == '-' => {
                 let mut s = String::new();
                 while i < chars.len()
-                    && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.'
+                    && (chars[i].is_alphanumeric()
+                        || chars[i] == '_'
+                        || chars[i] == '.'
                         || (chars[i] == '-' && !matches!(chars.get(i + 1), Some('>') | Some('-'))))
                 {
                     s.push(chars[i]);
@@ -277,7 +280,10 @@ impl Parser {
         match self.next() {
             Some(Tok::Sym(x, _)) if x == c => Ok(()),
             Some(t) => Err(format!("line {}: expected '{c}'", t.line())),
-            None => Err(format!("line {}: expected '{c}' before end of file", self.last_line())),
+            None => Err(format!(
+                "line {}: expected '{c}' before end of file",
+                self.last_line()
+            )),
         }
     }
 
@@ -304,7 +310,10 @@ impl Parser {
         self.expect_sym('{')?;
         self.stmt_list(&mut g)?;
         if let Some(t) = self.next() {
-            return Err(format!("line {}: unexpected content after the closing '}}'", t.line()));
+            return Err(format!(
+                "line {}: unexpected content after the closing '}}'",
+                t.line()
+            ));
         }
         Ok(g)
     }
@@ -445,7 +454,11 @@ pub fn write_dot(name: &str, nodes: &[String], edges: &[(usize, usize)], comment
         out.push_str(&format!("  {};\n", dot_id(n)));
     }
     for &(s, t) in edges {
-        out.push_str(&format!("  {} -> {};\n", dot_id(&nodes[s]), dot_id(&nodes[t])));
+        out.push_str(&format!(
+            "  {} -> {};\n",
+            dot_id(&nodes[s]),
+            dot_id(&nodes[t])
+        ));
     }
     out.push_str("}\n");
     out
@@ -490,7 +503,14 @@ mod tests {
         assert!(g.index_of("Z").is_some());
         let names = |e: (usize, usize)| (g.name(e.0).to_string(), g.name(e.1).to_string());
         let edges: Vec<(String, String)> = g.edges().into_iter().map(names).collect();
-        for (s, t) in [("G", "E"), ("G", "I"), ("A", "E"), ("E", "I"), ("L", "D"), ("I", "S")] {
+        for (s, t) in [
+            ("G", "E"),
+            ("G", "I"),
+            ("A", "E"),
+            ("E", "I"),
+            ("L", "D"),
+            ("I", "S"),
+        ] {
             assert!(edges.contains(&(s.into(), t.into())), "missing {s}->{t}");
         }
         assert_eq!(edges.len(), 8);
@@ -508,7 +528,9 @@ mod tests {
         assert!(e.contains("digraph"), "{e}");
         let e = Dag::from_dot("digraph { a -- b }").unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("->"), "{e}");
-        let e = Dag::from_dot("digraph { a -> b; b -> a }").unwrap_err().to_string();
+        let e = Dag::from_dot("digraph { a -> b; b -> a }")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("cycle"), "{e}");
         let e = Dag::from_dot("digraph { a -> b").unwrap_err().to_string();
         assert!(e.contains("missing closing"), "{e}");
@@ -519,9 +541,16 @@ mod tests {
         let g = Dag::from_edge_csv("source,target\nx,y\ny,z\nw,\n").unwrap();
         assert_eq!(g.len(), 4);
         assert_eq!(g.edges().len(), 2);
-        let e = Dag::from_edge_csv("from,to\nx,y\n").unwrap_err().to_string();
+        let e = Dag::from_edge_csv("from,to\nx,y\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("source,target"), "{e}");
-        let e = Dag::from_edge_csv("source,target\nx,y\ny,x\n").unwrap_err().to_string();
-        assert!(e.contains("x -> y -> x") || e.contains("y -> x -> y"), "{e}");
+        let e = Dag::from_edge_csv("source,target\nx,y\ny,x\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("x -> y -> x") || e.contains("y -> x -> y"),
+            "{e}"
+        );
     }
 }

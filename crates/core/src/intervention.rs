@@ -21,7 +21,11 @@ impl Intervention {
 
     /// Soft shift of node `i`, 0 when none.
     pub fn shift_of(&self, i: usize) -> f64 {
-        self.shift.iter().filter(|(j, _)| *j == i).map(|(_, v)| v).sum()
+        self.shift
+            .iter()
+            .filter(|(j, _)| *j == i)
+            .map(|(_, v)| v)
+            .sum()
     }
 
     /// Hard value of node `i`, if set.
@@ -51,12 +55,17 @@ fn parse_assignments(dag: &Dag, text: &str, flag: &str) -> Result<Vec<(usize, f6
             Error::invalid(format!("{flag}: '{part}' is not of the form NAME=VALUE"))
         })?;
         let (name, value) = (name.trim(), value.trim());
-        let i = dag.require(name, &format!("in {flag}; known nodes: {}", dag.names().join(", ")))?;
-        let v: f64 = value
-            .parse()
-            .map_err(|_| Error::invalid(format!("{flag}: '{value}' for '{name}' is not a number")))?;
+        let i = dag.require(
+            name,
+            &format!("in {flag}; known nodes: {}", dag.names().join(", ")),
+        )?;
+        let v: f64 = value.parse().map_err(|_| {
+            Error::invalid(format!("{flag}: '{value}' for '{name}' is not a number"))
+        })?;
         if !v.is_finite() {
-            return Err(Error::invalid(format!("{flag}: value for '{name}' must be finite")));
+            return Err(Error::invalid(format!(
+                "{flag}: value for '{name}' must be finite"
+            )));
         }
         if out.iter().any(|(j, _)| *j == i) {
             return Err(Error::invalid(format!("{flag}: '{name}' is given twice")));
@@ -75,7 +84,9 @@ mod tests {
         let g = Dag::from_edges(&[("L", "D")]).unwrap();
         let iv = Intervention::parse(&g, Some("L=-5.958, D=-11.336"), None).unwrap();
         assert_eq!(iv.shift, vec![(0, -5.958), (1, -11.336)]);
-        let e = Intervention::parse(&g, Some("Q=1"), None).unwrap_err().to_string();
+        let e = Intervention::parse(&g, Some("Q=1"), None)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'Q'") && e.contains("L, D"), "{e}");
         assert!(Intervention::parse(&g, Some("L=abc"), None).is_err());
         assert!(Intervention::parse(&g, Some("L=1"), Some("L=2")).is_err());

@@ -62,10 +62,16 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<Table> {
     };
     for (i, h) in headers.iter().enumerate() {
         if h.is_empty() {
-            return Err(Error::format(file, format!("header column {} has no name", i + 1)));
+            return Err(Error::format(
+                file,
+                format!("header column {} has no name", i + 1),
+            ));
         }
         if headers[..i].contains(h) {
-            return Err(Error::format(file, format!("duplicate column '{h}' in the header")));
+            return Err(Error::format(
+                file,
+                format!("duplicate column '{h}' in the header"),
+            ));
         }
     }
     let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
@@ -119,10 +125,16 @@ fn csv_error(file: &str, e: csv::Error) -> Error {
 pub fn read_parquet(path: &Path) -> Result<Table> {
     let file_name = path.display().to_string();
     let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let bad = |e: parquet::errors::ParquetError| Error::format(&file_name, format!("not a readable Parquet file: {e}"));
+    let bad = |e: parquet::errors::ParquetError| {
+        Error::format(&file_name, format!("not a readable Parquet file: {e}"))
+    };
     let reader = SerializedFileReader::new(f).map_err(bad)?;
     let schema = reader.metadata().file_metadata().schema_descr_ptr();
-    let names: Vec<String> = schema.columns().iter().map(|c| c.name().to_string()).collect();
+    let names: Vec<String> = schema
+        .columns()
+        .iter()
+        .map(|c| c.name().to_string())
+        .collect();
     let mut nums: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
     let mut texts: Vec<Option<Vec<String>>> = vec![None; names.len()];
     for row in reader.get_row_iter(None).map_err(bad)? {
@@ -154,7 +166,8 @@ pub fn read_parquet(path: &Path) -> Result<Table> {
                         Field::Str(s) => s.clone(),
                         other => other.to_string(),
                     };
-                    let list = t.get_or_insert_with(|| nums[j].iter().map(|&v| format_number(v)).collect());
+                    let list = t
+                        .get_or_insert_with(|| nums[j].iter().map(|&v| format_number(v)).collect());
                     list.push(s);
                 }
             }
@@ -174,7 +187,8 @@ pub fn to_csv_string(table: &Table) -> String {
     w.write_record(table.names()).expect("writing to memory");
     let cols: Vec<&Column> = table.columns().map(|(_, c)| c).collect();
     for i in 0..table.n_rows() {
-        w.write_record(cols.iter().map(|c| c.text(i))).expect("writing to memory");
+        w.write_record(cols.iter().map(|c| c.text(i)))
+            .expect("writing to memory");
     }
     String::from_utf8(w.into_inner().expect("writing to memory")).expect("CSV of UTF-8 is UTF-8")
 }
@@ -203,7 +217,9 @@ pub fn write_parquet(table: &Table, path: &Path) -> Result<()> {
                 Column::Text(_) => Type::primitive_type_builder(n, PhysicalType::BYTE_ARRAY)
                     .with_converted_type(ConvertedType::UTF8),
             };
-            b.with_repetition(Repetition::REQUIRED).build().map(Arc::new)
+            b.with_repetition(Repetition::REQUIRED)
+                .build()
+                .map(Arc::new)
         })
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(err)?;
@@ -222,11 +238,16 @@ pub fn write_parquet(table: &Table, path: &Path) -> Result<()> {
         while let Some(mut cw) = rg.next_column().map_err(err)? {
             match cols.next().expect("one writer per column") {
                 Column::Num(v) => {
-                    cw.typed::<DoubleType>().write_batch(v, None, None).map_err(err)?;
+                    cw.typed::<DoubleType>()
+                        .write_batch(v, None, None)
+                        .map_err(err)?;
                 }
                 Column::Text(v) => {
-                    let vals: Vec<ByteArray> = v.iter().map(|s| ByteArray::from(s.as_str())).collect();
-                    cw.typed::<ByteArrayType>().write_batch(&vals, None, None).map_err(err)?;
+                    let vals: Vec<ByteArray> =
+                        v.iter().map(|s| ByteArray::from(s.as_str())).collect();
+                    cw.typed::<ByteArrayType>()
+                        .write_batch(&vals, None, None)
+                        .map_err(err)?;
                 }
             }
             cw.close().map_err(err)?;
@@ -246,7 +267,11 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| Error::invalid(format!("{}: not a file path", path.display())))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| {
         let mut f = File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -256,6 +281,31 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// Writes several files into `dir` (created if missing). Unless `overwrite` is set, refuses
+/// before writing anything if one of them already exists, so a user's files are never replaced
+/// by accident. Each file is written atomically.
+pub fn write_files(dir: &Path, files: &[(String, Vec<u8>)], overwrite: bool) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    if !overwrite {
+        let existing: Vec<&str> = files
+            .iter()
+            .filter(|(name, _)| dir.join(name).exists())
+            .map(|(name, _)| name.as_str())
+            .collect();
+        if !existing.is_empty() {
+            return Err(Error::invalid(format!(
+                "{}: would overwrite {}; choose another directory or pass --force",
+                dir.display(),
+                existing.join(", ")
+            )));
+        }
+    }
+    for (name, bytes) in files {
+        write_atomic(&dir.join(name), bytes)?;
     }
     Ok(())
 }
@@ -282,9 +332,13 @@ mod tests {
         assert!(e.contains("e.csv") && e.contains("empty"), "{e}");
         let e = parse_csv(b"a,a\n1,2\n", "d.csv").unwrap_err().to_string();
         assert!(e.contains("duplicate column 'a'"), "{e}");
-        let e = parse_csv(b"a,b\n1,2\n3\n", "r.csv").unwrap_err().to_string();
+        let e = parse_csv(b"a,b\n1,2\n3\n", "r.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("line 3") && e.contains("1 fields"), "{e}");
-        let e = parse_csv(b"a,b\n1,\xff\n", "u.csv").unwrap_err().to_string();
+        let e = parse_csv(b"a,b\n1,\xff\n", "u.csv")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("UTF-8"), "{e}");
     }
 
@@ -294,7 +348,10 @@ mod tests {
         let p = dir.path().join("t.parquet");
         let t = Table::new(vec![
             ("x".into(), Column::Num(vec![1.5, -2.0, 1e-9])),
-            ("name".into(), Column::Text(vec!["a".into(), "b".into(), "".into()])),
+            (
+                "name".into(),
+                Column::Text(vec!["a".into(), "b".into(), "".into()]),
+            ),
         ])
         .unwrap();
         write_table(&t, &p).unwrap();
@@ -304,6 +361,27 @@ mod tests {
         std::fs::write(&p, b"PAR1 not really").unwrap();
         let e = read_table(&p).unwrap_err().to_string();
         assert!(e.contains("Parquet"), "{e}");
+    }
+
+    #[test]
+    fn write_files_refuses_to_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = vec![
+            ("a.csv".to_string(), b"1".to_vec()),
+            ("b.csv".to_string(), b"2".to_vec()),
+        ];
+        std::fs::write(dir.path().join("b.csv"), b"mine").unwrap();
+        let e = write_files(dir.path(), &files, false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("b.csv") && e.contains("--force"), "{e}");
+        assert!(
+            !dir.path().join("a.csv").exists(),
+            "nothing is written on refusal"
+        );
+        assert_eq!(std::fs::read(dir.path().join("b.csv")).unwrap(), b"mine");
+        write_files(dir.path(), &files, true).unwrap();
+        assert_eq!(std::fs::read(dir.path().join("b.csv")).unwrap(), b"2");
     }
 
     #[test]

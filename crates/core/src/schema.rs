@@ -91,7 +91,10 @@ impl Schema {
         }
         for (i, f) in self.features.iter().enumerate() {
             if self.features[..i].iter().any(|g| g.name == f.name) {
-                return Err(Error::invalid(format!("schema lists feature '{}' twice", f.name)));
+                return Err(Error::invalid(format!(
+                    "schema lists feature '{}' twice",
+                    f.name
+                )));
             }
             if !(f.cost.is_finite() && f.cost > 0.0) {
                 return Err(Error::invalid(format!(
@@ -130,7 +133,8 @@ impl Schema {
     /// Reads a TOML schema file.
     pub fn read(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        Schema::from_toml(&text).map_err(|e| Error::format(path.display().to_string(), e.to_string()))
+        Schema::from_toml(&text)
+            .map_err(|e| Error::format(path.display().to_string(), e.to_string()))
     }
 
     /// TOML text.
@@ -253,10 +257,18 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("'x'") && e.contains("cost"), "{e}");
-        let e = Schema::from_toml("[[feature]]\nname=\"x\"\ntype=\"weird\"\n").unwrap_err().to_string();
+        let e = Schema::from_toml("[[feature]]\nname=\"x\"\ntype=\"weird\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("weird") || e.contains("variant"), "{e}");
-        let two = "[[feature]]\nname=\"x\"\ntype=\"binary\"\n[[feature]]\nname=\"x\"\ntype=\"binary\"\n";
-        assert!(Schema::from_toml(two).unwrap_err().to_string().contains("twice"));
+        let two =
+            "[[feature]]\nname=\"x\"\ntype=\"binary\"\n[[feature]]\nname=\"x\"\ntype=\"binary\"\n";
+        assert!(
+            Schema::from_toml(two)
+                .unwrap_err()
+                .to_string()
+                .contains("twice")
+        );
     }
 
     #[test]
@@ -264,7 +276,10 @@ mod tests {
         let t = Table::new(vec![
             ("b".into(), Column::Num(vec![0.0, 1.0, 1.0])),
             ("c".into(), Column::Num(vec![1.0, 2.0, 3.0])),
-            ("k".into(), Column::Text(vec!["z".into(), "y".into(), "z".into()])),
+            (
+                "k".into(),
+                Column::Text(vec!["z".into(), "y".into(), "z".into()]),
+            ),
         ])
         .unwrap();
         let s = Schema::infer(&t, &["b", "c", "k"]).unwrap();

@@ -138,7 +138,10 @@ impl Table {
 
     /// All columns in order.
     pub fn columns(&self) -> impl Iterator<Item = (&str, &Column)> {
-        self.names.iter().map(String::as_str).zip(self.columns.iter())
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.columns.iter())
     }
 
     /// Appends a column.
@@ -186,7 +189,10 @@ impl Table {
 
     /// The named columns as a row-major matrix of finite numbers (see [`Table::numeric`]).
     pub fn matrix(&self, names: &[&str]) -> Result<Vec<Vec<f64>>> {
-        let cols: Vec<&[f64]> = names.iter().map(|n| self.numeric(n)).collect::<Result<_>>()?;
+        let cols: Vec<&[f64]> = names
+            .iter()
+            .map(|n| self.numeric(n))
+            .collect::<Result<_>>()?;
         Ok((0..self.n_rows())
             .map(|i| cols.iter().map(|c| c[i]).collect())
             .collect())

@@ -23,5 +23,6 @@ pub trait CausalModel {
     }
 
     /// The counterfactual row for a known noise vector `u`.
-    fn counterfactual_from_noise(&self, u: &[f64], intervention: &Intervention) -> Result<Vec<f64>>;
+    fn counterfactual_from_noise(&self, u: &[f64], intervention: &Intervention)
+    -> Result<Vec<f64>>;
 }
