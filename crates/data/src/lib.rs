@@ -5,6 +5,7 @@
 
 pub mod adult;
 pub mod loan;
+pub mod manifest;
 pub mod scm;
 pub mod tabular;
 pub mod timeseries;

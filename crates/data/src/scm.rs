@@ -72,6 +72,23 @@ pub trait Scm {
     /// income ≤ median).
     fn is_recovered(&self, label: f64) -> bool;
 
+    /// The full node row from feature values in [`Scm::feature_nodes`] order, computing the
+    /// noise-free label nodes (Adult income). The default serves SCMs whose nodes are all
+    /// features.
+    fn complete(&self, features: &[f64]) -> Result<Vec<f64>> {
+        if self.feature_nodes().len() != self.dag().len() {
+            return Err(Error::invalid(format!(
+                "{}: cannot complete a row whose label nodes have noise",
+                self.name()
+            )));
+        }
+        let mut x = vec![0.0; self.dag().len()];
+        for (&i, &v) in self.feature_nodes().iter().zip(features) {
+            x[i] = v;
+        }
+        Ok(x)
+    }
+
     /// Checks that an intervention fits the node kinds: soft shifts only on continuous nodes,
     /// hard values of binary/categorical nodes must be valid levels.
     fn check_intervention(&self, intervention: &Intervention) -> Result<()> {
