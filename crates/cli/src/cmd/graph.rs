@@ -1,0 +1,65 @@
+//! `remedy graph check`: validate a causal graph file, alone or against a data file.
+
+use remedy_core::dot::read_graph;
+use remedy_core::io::read_table;
+use remedy_core::{Error, Result};
+
+use crate::args::{GraphCheckArgs, GraphCommand};
+
+pub fn run(cmd: &GraphCommand) -> Result<()> {
+    match cmd {
+        GraphCommand::Check(a) => check(a),
+    }
+}
+
+fn check(a: &GraphCheckArgs) -> Result<()> {
+    let dag = read_graph(&a.graph)?;
+    let order: Vec<&str> = dag
+        .topological_order()
+        .iter()
+        .map(|&i| dag.name(i))
+        .collect();
+    if let Some(path) = &a.data {
+        let table = read_table(path)?;
+        let missing: Vec<&str> = dag
+            .names()
+            .iter()
+            .filter(|n| !table.has(n))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::invalid(format!(
+                "graph node{} {} not a column of {}",
+                if missing.len() == 1 { " is" } else { "s are" },
+                missing.join(", "),
+                path.display()
+            )));
+        }
+        let extra: Vec<&str> = table
+            .names()
+            .iter()
+            .filter(|c| dag.index_of(c).is_none())
+            .map(String::as_str)
+            .collect();
+        if !extra.is_empty() {
+            println!(
+                "note: columns not in the graph (treated as isolated or ignored): {}",
+                extra.join(", ")
+            );
+        }
+    }
+    let isolated: Vec<&str> = (0..dag.len())
+        .filter(|&i| dag.parents(i).is_empty() && dag.children(i).is_empty())
+        .map(|i| dag.name(i))
+        .collect();
+    println!(
+        "ok: {} nodes, {} edges, acyclic; topological order: {}",
+        dag.len(),
+        dag.edges().len(),
+        order.join(", ")
+    );
+    if !isolated.is_empty() {
+        println!("note: isolated nodes: {}", isolated.join(", "));
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! Rendering result tables as aligned text, CSV, JSON or JSON lines, to stdout or a file.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use remedy_core::io::{to_csv_string, write_atomic};
+use remedy_core::{Column, Error, Result, Table};
+
+use crate::args::Format;
+
+/// Renders `table` in `format`.
+pub fn render(table: &Table, format: Format) -> String {
+    match format {
+        Format::Csv => to_csv_string(table),
+        Format::Table => aligned(table),
+        Format::Json => {
+            let rows: Vec<serde_json::Value> =
+                (0..table.n_rows()).map(|i| row_json(table, i)).collect();
+            let mut s = serde_json::to_string_pretty(&rows).expect("JSON of numbers and text");
+            s.push('\n');
+            s
+        }
+        Format::Jsonl => (0..table.n_rows())
+            .map(|i| format!("{}\n", row_json(table, i)))
+            .collect(),
+    }
+}
+
+fn row_json(table: &Table, i: usize) -> serde_json::Value {
+    let mut m = serde_json::Map::new();
+    for (name, col) in table.columns() {
+        let v = match col {
+            Column::Num(v) => serde_json::Number::from_f64(v[i])
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            Column::Text(v) => serde_json::Value::String(v[i].clone()),
+        };
+        m.insert(name.to_string(), v);
+    }
+    serde_json::Value::Object(m)
+}
+
+/// Numbers with three decimals (integers as integers), columns right-aligned.
+fn aligned(table: &Table) -> String {
+    let cells: Vec<Vec<String>> = table
+        .columns()
+        .map(|(name, col)| {
+            std::iter::once(name.to_string())
+                .chain((0..table.n_rows()).map(|i| match col {
+                    Column::Num(v) if v[i] == v[i].trunc() && v[i].abs() < 1e15 => {
+                        format!("{}", v[i] as i64)
+                    }
+                    Column::Num(v) => format!("{:.3}", v[i]),
+                    Column::Text(v) => v[i].clone(),
+                }))
+                .collect()
+        })
+        .collect();
+    let widths: Vec<usize> = cells
+        .iter()
+        .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for i in 0..=table.n_rows() {
+        let line: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{:>w$}", c[i], w = w))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `text` to `path` (atomically) or to stdout. Refuses to write over any of `inputs`.
+pub fn emit(text: &str, path: Option<&PathBuf>, inputs: &[&Path]) -> Result<()> {
+    match path {
+        Some(p) => {
+            for input in inputs {
+                if same_file(p, input) {
+                    return Err(Error::invalid(format!(
+                        "-o {} would overwrite an input file; choose another output path",
+                        p.display()
+                    )));
+                }
+            }
+            write_atomic(p, text.as_bytes())
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+                Ok(()) => Ok(()),
+                // A closed pipe (`| head`) is not an error worth reporting.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                Err(e) => Err(Error::io("<stdout>", e)),
+            }
+        }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => false,
+    }
+}
