@@ -1,0 +1,196 @@
+//! Feature encoding for the networks (RootCLAM spec §3.6): continuous features standardised
+//! with the training mean and sample sd (ddof 1; a constant feature keeps sd 1), binary
+//! features kept as 0/1, categorical features one-hot.
+
+use remedy_core::schema::FeatureType;
+use remedy_core::{Error, Result, Schema};
+use serde::{Deserialize, Serialize};
+
+/// How one feature is encoded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "encoding", rename_all = "lowercase")]
+pub enum FeatureEncoding {
+    /// (x − mean)/sd.
+    Standard { mean: f64, sd: f64 },
+    /// 0/1 as is.
+    Binary,
+    /// One column per level.
+    OneHot { levels: usize },
+}
+
+/// A fitted encoder from raw feature rows (schema order, categories as indices) to network
+/// inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TabularEncoder {
+    pub names: Vec<String>,
+    pub features: Vec<FeatureEncoding>,
+}
+
+impl TabularEncoder {
+    /// Fits the encoder on training rows.
+    pub fn fit(schema: &Schema, rows: &[Vec<f64>]) -> Result<Self> {
+        let d = schema.features.len();
+        let mut features = Vec::with_capacity(d);
+        for (j, f) in schema.features.iter().enumerate() {
+            features.push(match &f.kind {
+                FeatureType::Continuous => {
+                    let col: Vec<f64> = rows.iter().map(|r| r[j]).collect();
+                    let n = col.len() as f64;
+                    let mean = col.iter().sum::<f64>() / n.max(1.0);
+                    let sd = remedy_core::schema::sample_sd(&col);
+                    FeatureEncoding::Standard {
+                        mean,
+                        sd: if sd.is_finite() && sd > 0.0 { sd } else { 1.0 },
+                    }
+                }
+                FeatureType::Binary => FeatureEncoding::Binary,
+                FeatureType::Categorical { levels } => FeatureEncoding::OneHot {
+                    levels: levels.len(),
+                },
+            });
+        }
+        let enc = TabularEncoder {
+            names: schema.features.iter().map(|f| f.name.clone()).collect(),
+            features,
+        };
+        enc.encode(rows)?;
+        Ok(enc)
+    }
+
+    /// Number of raw features.
+    pub fn n_features(&self) -> usize {
+        self.features.len()
+    }
+
+    /// Width of an encoded row.
+    pub fn width(&self) -> usize {
+        self.features
+            .iter()
+            .map(|f| match f {
+                FeatureEncoding::OneHot { levels } => *levels,
+                _ => 1,
+            })
+            .sum()
+    }
+
+    /// Offset of each feature's first column in an encoded row.
+    pub fn offsets(&self) -> Vec<usize> {
+        let mut off = Vec::with_capacity(self.features.len());
+        let mut k = 0;
+        for f in &self.features {
+            off.push(k);
+            k += match f {
+                FeatureEncoding::OneHot { levels } => *levels,
+                _ => 1,
+            };
+        }
+        off
+    }
+
+    /// Encodes rows into a row-major `f32` matrix of [`TabularEncoder::width`] columns. Fails on
+    /// a row of the wrong length, a non-finite value, a binary value other than 0/1 or an unknown
+    /// category, naming the row (1-based) and the feature.
+    pub fn encode(&self, rows: &[Vec<f64>]) -> Result<Vec<f32>> {
+        let w = self.width();
+        let mut out = Vec::with_capacity(rows.len() * w);
+        for (i, r) in rows.iter().enumerate() {
+            if r.len() != self.features.len() {
+                return Err(Error::invalid(format!(
+                    "row {} has {} values, the model expects {} ({})",
+                    i + 1,
+                    r.len(),
+                    self.features.len(),
+                    self.names.join(", ")
+                )));
+            }
+            for (j, (f, &v)) in self.features.iter().zip(r).enumerate() {
+                let bad = |what: &str| {
+                    Error::invalid(format!(
+                        "row {}, feature '{}': {what}",
+                        i + 1,
+                        self.names[j]
+                    ))
+                };
+                if !v.is_finite() {
+                    return Err(bad("missing or non-finite value"));
+                }
+                match f {
+                    FeatureEncoding::Standard { mean, sd } => out.push(((v - mean) / sd) as f32),
+                    FeatureEncoding::Binary => {
+                        if v != 0.0 && v != 1.0 {
+                            return Err(bad(&format!("binary feature has value {v}")));
+                        }
+                        out.push(v as f32);
+                    }
+                    FeatureEncoding::OneHot { levels } => {
+                        if v < 0.0 || v.fract() != 0.0 || v as usize >= *levels {
+                            return Err(bad(&format!(
+                                "unknown category {v} (levels 0..{})",
+                                levels - 1
+                            )));
+                        }
+                        let k = v as usize;
+                        out.extend((0..*levels).map(|l| if l == k { 1.0 } else { 0.0 }));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use remedy_core::schema::Feature;
+
+    fn schema() -> Schema {
+        let f = |name: &str, kind| Feature {
+            name: name.into(),
+            kind,
+            actionable: false,
+            cost: 1.0,
+            lower: None,
+            upper: None,
+        };
+        Schema::new(vec![
+            f("c", FeatureType::Continuous),
+            f("b", FeatureType::Binary),
+            f(
+                "k",
+                FeatureType::Categorical {
+                    levels: vec!["x".into(), "y".into(), "z".into()],
+                },
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn encodes_standard_binary_onehot() {
+        let rows = vec![vec![1.0, 0.0, 2.0], vec![3.0, 1.0, 0.0]];
+        let enc = TabularEncoder::fit(&schema(), &rows).unwrap();
+        assert_eq!(enc.width(), 5);
+        assert_eq!(enc.offsets(), vec![0, 1, 2]);
+        // mean 2, sd √2 (ddof 1)
+        let x = enc.encode(&rows).unwrap();
+        let z = (1.0f64 / 2f64.sqrt()) as f32;
+        assert_eq!(x, vec![-z, 0.0, 0.0, 0.0, 1.0, z, 1.0, 1.0, 0.0, 0.0]);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let enc =
+            TabularEncoder::fit(&schema(), &[vec![1.0, 0.0, 2.0], vec![3.0, 1.0, 0.0]]).unwrap();
+        let e = enc.encode(&[vec![1.0, 0.0, 3.0]]).unwrap_err().to_string();
+        assert!(e.contains("'k'") && e.contains("unknown category 3"), "{e}");
+        let e = enc.encode(&[vec![1.0, 0.5, 0.0]]).unwrap_err().to_string();
+        assert!(e.contains("'b'"), "{e}");
+        let e = enc
+            .encode(&[vec![f64::NAN, 0.0, 0.0]])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'c'") && e.contains("row 1"), "{e}");
+        assert!(enc.encode(&[vec![1.0]]).is_err());
+    }
+}

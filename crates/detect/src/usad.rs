@@ -1,0 +1,1 @@
+//! USAD (RecAD spec §1 Eq. 4, §4).
