@@ -33,6 +33,9 @@ pub enum Command {
     /// Check causal graph files.
     #[command(subcommand)]
     Graph(GraphCommand),
+    /// Reproduce the papers' experiments on the benchmarks (generate, train, evaluate).
+    #[command(subcommand)]
+    Reproduce(ReproduceCommand),
     /// A tour on built-in data: generate Loan and Adult, show exact counterfactuals.
     Demo(DemoArgs),
 }
@@ -160,4 +163,47 @@ pub struct GraphCheckArgs {
     /// A data file (CSV or Parquet) whose columns the graph's nodes must be.
     #[arg(long)]
     pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReproduceCommand {
+    /// Anomaly detection (RootCLAM Table 2; RecAD Table 2): F1 at the threshold, AUROC, AUPRC.
+    Detection(DetectionArgs),
+}
+
+/// Detectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DetectorArg {
+    /// Denoising autoencoder; score = squared reconstruction error.
+    Ae,
+    /// Deep SVDD; score = distance to the centre.
+    Deepsvdd,
+    /// USAD on sliding windows (time series).
+    Usad,
+}
+
+/// Report formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectionArgs {
+    /// Benchmark.
+    #[arg(long, value_enum)]
+    pub dataset: Dataset,
+    /// Detector.
+    #[arg(long, value_enum)]
+    pub detector: DetectorArg,
+    /// Random seed (data and model).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Anomaly type (time series only).
+    #[arg(long, value_enum)]
+    pub anomaly: Option<AnomalyKind>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
 }

@@ -4,6 +4,13 @@
 mod args;
 mod cmd;
 mod output;
+mod progress;
+
+/// mimalloc instead of the system allocator: training allocates and frees multi-megabyte
+/// intermediates every step, and glibc returns each to the kernel (mmap/munmap), which more
+/// than doubled training time in our measurements (Loan autoencoder: 59 s → 25 s).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use std::process::ExitCode;
 
@@ -26,6 +33,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => cmd::generate::run(&a),
         Command::Scm(a) => cmd::scm::run(&a),
         Command::Graph(a) => cmd::graph::run(&a),
+        Command::Reproduce(a) => cmd::reproduce::run(&a),
         Command::Demo(a) => cmd::demo::run(&a),
     };
     match result {

@@ -29,20 +29,22 @@ pub struct AutoencoderConfig {
 }
 
 impl Default for AutoencoderConfig {
-    /// The reference's Adult architecture (in-16-2048-16-in, linear 2048-wide middle layer),
-    /// used for every dataset: the Loan one (in-500-500-2000-2048-2000-500-500-in, 10.7M
-    /// weights) costs ~150× more per step for no better detection on our benchmarks. Training
-    /// runs at most 200 epochs with early stopping (patience 20) instead of a fixed 1000.
+    /// Three ReLU layers of 256 with 0.1 input dropout (a denoising autoencoder), Adam lr 1e-3
+    /// with weight decay 5e-4 and batch 1024 as in the reference, at most 300 epochs with early
+    /// stopping (patience 20) on validation loss. The reference's Loan network
+    /// (in-500-500-2000-2048-2000-500-500-in, 10.7M weights, 1000 epochs) costs ~12 s an epoch
+    /// on one CPU core and its Adult network (in-16-2048-16-in) detected worse in our runs
+    /// (Loan seed 1: F1 0.58 without dropout); both stay available as presets.
     fn default() -> Self {
         AutoencoderConfig {
             hidden: vec![
-                (16, Activation::Relu),
-                (2048, Activation::Identity),
-                (16, Activation::Relu),
+                (256, Activation::Relu),
+                (256, Activation::Relu),
+                (256, Activation::Relu),
             ],
             input_dropout: 0.1,
             train: TrainConfig {
-                epochs: 200,
+                epochs: 300,
                 batch_size: 1024,
                 learning_rate: 1e-3,
                 weight_decay: 5e-4,
@@ -55,6 +57,15 @@ impl Default for AutoencoderConfig {
 }
 
 impl AutoencoderConfig {
+    /// The reference's Adult architecture (spec §4.1): in-16-2048-16-in, linear middle layer.
+    pub fn paper_adult() -> Self {
+        use Activation::{Identity, Relu};
+        AutoencoderConfig {
+            hidden: vec![(16, Relu), (2048, Identity), (16, Relu)],
+            ..Self::default()
+        }
+    }
+
     /// The reference's Loan/Donors architecture (spec §4.1).
     pub fn paper_loan() -> Self {
         use Activation::{Identity, Relu};

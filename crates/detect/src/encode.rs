@@ -12,10 +12,23 @@ use serde::{Deserialize, Serialize};
 pub enum FeatureEncoding {
     /// (x − mean)/sd.
     Standard { mean: f64, sd: f64 },
+    /// (x − min)/(max − min), the training range mapped to [0, 1].
+    MinMax { min: f64, max: f64 },
     /// 0/1 as is.
     Binary,
     /// One column per level.
     OneHot { levels: usize },
+}
+
+/// How continuous features are scaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Scaling {
+    /// Training mean and sample sd.
+    #[default]
+    Standard,
+    /// Training minimum and maximum to [0, 1].
+    MinMax,
 }
 
 /// A fitted encoder from raw feature rows (schema order, categories as indices) to network
@@ -27,12 +40,23 @@ pub struct TabularEncoder {
 }
 
 impl TabularEncoder {
-    /// Fits the encoder on training rows.
+    /// Fits the encoder on training rows, standardising continuous features.
     pub fn fit(schema: &Schema, rows: &[Vec<f64>]) -> Result<Self> {
+        Self::fit_with(schema, rows, Scaling::Standard)
+    }
+
+    /// Fits the encoder on training rows with the given scaling of continuous features.
+    pub fn fit_with(schema: &Schema, rows: &[Vec<f64>], scaling: Scaling) -> Result<Self> {
         let d = schema.features.len();
         let mut features = Vec::with_capacity(d);
         for (j, f) in schema.features.iter().enumerate() {
             features.push(match &f.kind {
+                FeatureType::Continuous if scaling == Scaling::MinMax => {
+                    let col = rows.iter().map(|r| r[j]);
+                    let min = col.clone().fold(f64::INFINITY, f64::min);
+                    let max = col.fold(f64::NEG_INFINITY, f64::max);
+                    FeatureEncoding::MinMax { min, max }
+                }
                 FeatureType::Continuous => {
                     let col: Vec<f64> = rows.iter().map(|r| r[j]).collect();
                     let n = col.len() as f64;
@@ -116,6 +140,10 @@ impl TabularEncoder {
                 }
                 match f {
                     FeatureEncoding::Standard { mean, sd } => out.push(((v - mean) / sd) as f32),
+                    FeatureEncoding::MinMax { min, max } => {
+                        let range = if max > min { max - min } else { 1.0 };
+                        out.push(((v - min) / range) as f32);
+                    }
                     FeatureEncoding::Binary => {
                         if v != 0.0 && v != 1.0 {
                             return Err(bad(&format!("binary feature has value {v}")));

@@ -3,4 +3,5 @@
 pub mod demo;
 pub mod generate;
 pub mod graph;
+pub mod reproduce;
 pub mod scm;

@@ -1,0 +1,5 @@
+//! Reproduction of the papers' experiments on the benchmarks with ground truth: each function
+//! generates the data from a seed, trains what the experiment needs, and returns the numbers of
+//! the corresponding paper table as a serialisable report.
+
+pub mod detection;
