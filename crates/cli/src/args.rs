@@ -36,6 +36,8 @@ pub enum Command {
     /// Reproduce the papers' experiments on the benchmarks (generate, train, evaluate).
     #[command(subcommand)]
     Reproduce(ReproduceCommand),
+    /// Time detector training on the Loan benchmark (compare with bench/pytorch_detectors.py).
+    Bench(BenchArgs),
     /// A tour on built-in data: generate Loan and Adult, show exact counterfactuals.
     Demo(DemoArgs),
 }
@@ -206,4 +208,14 @@ pub struct DetectionArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Epochs to time per network (no early stopping).
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Seed of the Loan data (as `remedy generate loan --seed`).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
 }

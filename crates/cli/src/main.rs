@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         Command::Scm(a) => cmd::scm::run(&a),
         Command::Graph(a) => cmd::graph::run(&a),
         Command::Reproduce(a) => cmd::reproduce::run(&a),
+        Command::Bench(a) => cmd::bench::run(&a),
         Command::Demo(a) => cmd::demo::run(&a),
     };
     match result {

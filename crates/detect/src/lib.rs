@@ -14,6 +14,7 @@ pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use deepsvdd::{DeepSvdd, DeepSvddConfig};
 pub use encode::TabularEncoder;
 pub use metrics::DetectionMetrics;
+pub use usad::{Usad, UsadConfig};
 
 use remedy_core::Result;
 

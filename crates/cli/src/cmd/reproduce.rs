@@ -3,7 +3,11 @@
 use remedy_core::Result;
 use remedy_eval::detection::{self, Benchmark, DetectionReport, DetectorKind};
 
-use crate::args::{Dataset, DetectionArgs, DetectorArg, ReportFormat, ReproduceCommand};
+use remedy_data::timeseries::AnomalyType;
+
+use crate::args::{
+    AnomalyKind, Dataset, DetectionArgs, DetectorArg, ReportFormat, ReproduceCommand,
+};
 use crate::output::emit;
 use crate::progress::Bar;
 
@@ -25,7 +29,12 @@ fn detection(a: &DetectionArgs) -> Result<()> {
         DetectorArg::Deepsvdd => DetectorKind::DeepSvdd,
         DetectorArg::Usad => DetectorKind::Usad,
     };
-    let report = detection::run(dataset, detector, a.seed, &mut Bar::default())?;
+    let anomaly = a.anomaly.map(|k| match k {
+        AnomalyKind::Point => AnomalyType::Point,
+        AnomalyKind::Sequence => AnomalyType::Sequence,
+        AnomalyKind::Causal => AnomalyType::Causal,
+    });
+    let report = detection::run(dataset, detector, a.seed, anomaly, &mut Bar::default())?;
     let text = match a.format {
         ReportFormat::Json => {
             let mut s = serde_json::to_string_pretty(&report).expect("a report serialises");
@@ -38,8 +47,14 @@ fn detection(a: &DetectionArgs) -> Result<()> {
 }
 
 fn table(r: &DetectionReport) -> String {
+    let unit = if r.steps.is_some() { "windows" } else { "rows" };
+    let anomaly = r
+        .anomaly
+        .as_deref()
+        .map(|a| format!(" ({a} anomalies)"))
+        .unwrap_or_default();
     let mut s = format!(
-        "{:?} / {:?}, seed {}: {} test rows ({} anomalous), trained {} epochs in {:.1} s, threshold {:.4}\n\n",
+        "{:?} / {:?}{anomaly}, seed {}: {} test {unit} ({} anomalous), trained {} epochs in {:.1} s, threshold {:.4}\n\n",
         r.dataset,
         r.detector,
         r.seed,
@@ -49,14 +64,20 @@ fn table(r: &DetectionReport) -> String {
         r.train_seconds,
         r.threshold
     );
-    s.push_str("            F1   AUROC   AUPRC\n");
+    s.push_str("                  F1   AUROC   AUPRC\n");
     s.push_str(&format!(
-        "remedy   {:.3}   {:.3}   {:.3}\n",
+        "remedy {unit:>8}  {:.3}   {:.3}   {:.3}\n",
         r.f1, r.auroc, r.auprc
     ));
+    if let Some(st) = r.steps {
+        s.push_str(&format!(
+            "remedy    steps  {:.3}   {:.3}   {:.3}\n",
+            st.f1, st.auroc, st.auprc
+        ));
+    }
     if let Some(p) = r.paper {
         s.push_str(&format!(
-            "paper    {:.3}   {:.3}   {:.3}   (RootCLAM Table 2)\n",
+            "paper            {:.3}   {:.3}   {:.3}   (RootCLAM Table 2)\n",
             p.f1, p.auroc, p.auprc
         ));
     }
