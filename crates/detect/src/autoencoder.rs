@@ -102,7 +102,8 @@ impl AutoencoderConfig {
         }
     }
 
-    /// Trains on normal `train` rows, selecting the epoch by reconstruction loss on `valid`.
+    /// Trains on normal `train` rows, selecting the epoch by reconstruction loss on `valid`;
+    /// the encoder is fitted on `train`.
     pub fn fit<R: Rng + ?Sized>(
         &self,
         schema: &Schema,
@@ -116,7 +117,30 @@ impl AutoencoderConfig {
                 "the autoencoder needs at least one training row",
             ));
         }
-        let encoder = TabularEncoder::fit(schema, train)?;
+        self.fit_with_encoder(
+            TabularEncoder::fit(schema, train)?,
+            train,
+            valid,
+            rng,
+            observer,
+        )
+    }
+
+    /// Trains with a given (already fitted) encoder, e.g. one fitted on a wider population as
+    /// the reference does (spec §3.6).
+    pub fn fit_with_encoder<R: Rng + ?Sized>(
+        &self,
+        encoder: TabularEncoder,
+        train: &[Vec<f64>],
+        valid: &[Vec<f64>],
+        rng: &mut R,
+        observer: &mut dyn Observer,
+    ) -> Result<Autoencoder> {
+        if train.is_empty() {
+            return Err(Error::invalid(
+                "the autoencoder needs at least one training row",
+            ));
+        }
         let d = encoder.width();
         let xt = encoder.encode(train)?;
         let xv = encoder.encode(valid)?;

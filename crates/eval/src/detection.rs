@@ -10,7 +10,7 @@ use remedy_data::timeseries::{self, AnomalyType, TsBenchmark, TsConfig};
 use remedy_data::{Adult, Loan};
 use remedy_detect::metrics::DetectionMetrics;
 use remedy_detect::usad::UsadConfig;
-use remedy_detect::{AnomalyDetector, AutoencoderConfig, DeepSvddConfig};
+use remedy_detect::{AnomalyDetector, AutoencoderConfig, DeepSvddConfig, TabularEncoder};
 use remedy_nn::Observer;
 use serde::{Deserialize, Serialize};
 
@@ -97,7 +97,13 @@ pub struct TabularSplit {
     pub test: Vec<Vec<f64>>,
     pub labels: Vec<bool>,
     pub schema: remedy_core::Schema,
+    /// Unfiltered rows of the normal SCM (no selection on the label): the reference fits its
+    /// scaler on such a sample (spec §3.6), which keeps the filtered normal rows off the origin.
+    pub population: Vec<Vec<f64>>,
 }
+
+/// Size of the unfiltered sample the scaler is fitted on (the reference: 100,000).
+const POPULATION_ROWS: usize = 100_000;
 
 /// Generates `scm`'s benchmark from `seed` (stream "data") with `n_valid` extra normal rows for
 /// validation.
@@ -114,7 +120,16 @@ pub fn tabular_split<S: Scm>(scm: &S, seed: u64, n_valid: usize) -> Result<Tabul
     };
     let all = feats(&b.train);
     let (train, valid) = all.split_at(all.len() - n_valid);
+    let mut prng = seed::child(seed, "population");
+    let none = remedy_core::Intervention::default();
+    let population = (0..POPULATION_ROWS)
+        .map(|_| {
+            let x = scm.forward(&scm.sample_noise(&mut prng, &[]), &none);
+            scm.feature_nodes().iter().map(|&i| x[i]).collect()
+        })
+        .collect();
     Ok(TabularSplit {
+        population,
         train: train.to_vec(),
         valid: valid.to_vec(),
         test: feats(&b.test),
@@ -203,6 +218,9 @@ fn run_tabular<S: Scm>(
     observer: &mut dyn Observer,
 ) -> Result<DetectionReport> {
     let split = tabular_split(scm, seed, n_valid(dataset))?;
+    // Scaling as the reference (spec §3.6): standardise with the unfiltered population's
+    // statistics.
+    let encoder = TabularEncoder::fit(&split.schema, &split.population)?;
     let mut rng = seed::child(seed, "detector");
     let start = Instant::now();
     let (scores, threshold, epochs) = match detector {
@@ -222,8 +240,8 @@ fn run_tabular<S: Scm>(
             (m.score(&split.test)?, m.threshold(), m.report.epochs_run)
         }
         DetectorKind::DeepSvdd => {
-            let m = DeepSvddConfig::default().fit(
-                &split.schema,
+            let m = DeepSvddConfig::default().fit_with_encoder(
+                encoder,
                 &split.train,
                 &split.valid,
                 &mut rng,

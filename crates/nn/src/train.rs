@@ -50,12 +50,44 @@ pub struct TrainReport {
     pub epochs_run: usize,
     /// 1-based epoch whose weights were kept.
     pub best_epoch: usize,
-    /// Validation loss of the kept weights.
+    /// Validation loss of the kept weights (NaN when no epoch was validated).
+    #[serde(with = "nan_as_null")]
     pub best_valid_loss: f64,
     /// Mean training loss per epoch.
+    #[serde(with = "nan_as_null::vec")]
     pub train_loss: Vec<f64>,
-    /// Validation loss per epoch.
+    /// Validation loss per epoch (NaN where not validated).
+    #[serde(with = "nan_as_null::vec")]
     pub valid_loss: Vec<f64>,
+}
+
+/// JSON has no NaN: write it as `null` and read `null` back as NaN.
+mod nan_as_null {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        v.is_finite().then_some(*v).serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+    }
+
+    pub mod vec {
+        use super::*;
+
+        pub fn serialize<S: Serializer>(v: &[f64], s: S) -> Result<S::Ok, S::Error> {
+            let o: Vec<Option<f64>> = v.iter().map(|x| x.is_finite().then_some(*x)).collect();
+            o.serialize(s)
+        }
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+            Ok(Vec::<Option<f64>>::deserialize(d)?
+                .into_iter()
+                .map(|x| x.unwrap_or(f64::NAN))
+                .collect())
+        }
+    }
 }
 
 /// Trains `model` (on an autodiff device) over `n_train` examples.
@@ -195,6 +227,23 @@ mod tests {
         assert!((w1[0] - 2.0).abs() < 0.01, "{w1:?}");
         assert!(loss < 1e-4, "{loss}");
         assert_eq!(run(4).0, w1, "same seed, same bits");
+    }
+
+    /// A report with unvalidated epochs survives a JSON round trip.
+    #[test]
+    fn report_with_nan_round_trips() {
+        let r = TrainReport {
+            epochs_run: 2,
+            best_epoch: 2,
+            best_valid_loss: f64::NAN,
+            train_loss: vec![1.0, 0.5],
+            valid_loss: vec![f64::NAN, 0.25],
+        };
+        let text = serde_json::to_string(&r).unwrap();
+        let back: TrainReport = serde_json::from_str(&text).unwrap();
+        assert!(back.best_valid_loss.is_nan() && back.valid_loss[0].is_nan());
+        assert_eq!(back.valid_loss[1], 0.25);
+        assert_eq!(back.train_loss, r.train_loss);
     }
 
     /// Early stopping keeps the best-validation weights.
