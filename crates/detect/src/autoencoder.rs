@@ -11,6 +11,7 @@ use remedy_nn::train::{TrainConfig, TrainReport, fit};
 use remedy_nn::{Activation, Device, Mlp, MlpConfig, Module, Observer, Tensor, tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::common::field;
 use crate::encode::TabularEncoder;
 use crate::{AnomalyDetector, threshold};
 
@@ -112,11 +113,6 @@ impl AutoencoderConfig {
         rng: &mut R,
         observer: &mut dyn Observer,
     ) -> Result<Autoencoder> {
-        if train.is_empty() {
-            return Err(Error::invalid(
-                "the autoencoder needs at least one training row",
-            ));
-        }
         self.fit_with_encoder(
             TabularEncoder::fit(schema, train)?,
             train,
@@ -193,25 +189,10 @@ pub struct Autoencoder {
     pub report: TrainReport,
 }
 
-/// Rows scored per forward pass.
-const SCORE_BATCH: usize = 4096;
-
 impl Autoencoder {
     /// Scores of rows already encoded (row-major, `n` rows).
     pub fn score_encoded(&self, x: &[f32], n: usize) -> Vec<f64> {
-        let d = self.encoder.width();
-        let device = remedy_nn::cpu();
-        let mut out = Vec::with_capacity(n);
-        for start in (0..n).step_by(SCORE_BATCH) {
-            let end = (start + SCORE_BATCH).min(n);
-            let t = tensor::from_flat(x[start * d..end * d].to_vec(), end - start, d, &device);
-            out.extend(
-                tensor::to_flat(self.score_tensor(t))
-                    .into_iter()
-                    .map(f64::from),
-            );
-        }
-        out
+        crate::common::score_in_batches(x, n, self.encoder.width(), |t| self.score_tensor(t))
     }
 
     /// g(x) = Σ_j (x̂_j − x_j)² on encoded inputs, differentiable (for recourse training).
@@ -242,15 +223,10 @@ impl Autoencoder {
     /// Reads a detector written by [`Autoencoder::save`].
     pub fn load(dir: &Path, name: &str) -> Result<Self> {
         let (payload, mut tensors) = store::load(dir, name, "autoencoder")?;
-        let bad = |e: serde_json::Error| {
-            Error::invalid(format!("{}: bad autoencoder manifest: {e}", dir.display()))
-        };
-        let config: AutoencoderConfig =
-            serde_json::from_value(payload["config"].clone()).map_err(bad)?;
-        let encoder: TabularEncoder =
-            serde_json::from_value(payload["encoder"].clone()).map_err(bad)?;
-        let threshold: f64 = serde_json::from_value(payload["threshold"].clone()).map_err(bad)?;
-        let report: TrainReport = serde_json::from_value(payload["report"].clone()).map_err(bad)?;
+        let config: AutoencoderConfig = field(&payload, "config", "autoencoder", dir)?;
+        let encoder: TabularEncoder = field(&payload, "encoder", "autoencoder", dir)?;
+        let threshold: f64 = field(&payload, "threshold", "autoencoder", dir)?;
+        let report: TrainReport = field(&payload, "report", "autoencoder", dir)?;
         let net = Mlp::from_named(
             &config.mlp(encoder.width()),
             "net",

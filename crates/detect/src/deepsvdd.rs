@@ -12,6 +12,7 @@ use remedy_nn::train::{TrainConfig, TrainReport, fit};
 use remedy_nn::{Activation, Device, Mlp, MlpConfig, Module, Observer, Tensor, tensor};
 use serde::{Deserialize, Serialize};
 
+use crate::common::field;
 use crate::encode::{Scaling, TabularEncoder};
 use crate::{AnomalyDetector, threshold};
 
@@ -102,9 +103,6 @@ impl DeepSvddConfig {
         rng: &mut R,
         observer: &mut dyn Observer,
     ) -> Result<DeepSvdd> {
-        if train.is_empty() {
-            return Err(Error::invalid("Deep SVDD needs at least one training row"));
-        }
         let encoder = TabularEncoder::fit_with(schema, train, self.scaling)?;
         self.fit_with_encoder(encoder, train, valid, rng, observer)
     }
@@ -203,24 +201,10 @@ pub struct DeepSvdd {
     pub report: TrainReport,
 }
 
-const SCORE_BATCH: usize = 4096;
-
 impl DeepSvdd {
     /// Scores of encoded rows.
     pub fn score_encoded(&self, x: &[f32], n: usize) -> Vec<f64> {
-        let d = self.encoder.width();
-        let device = remedy_nn::cpu();
-        let mut out = Vec::with_capacity(n);
-        for start in (0..n).step_by(SCORE_BATCH) {
-            let end = (start + SCORE_BATCH).min(n);
-            let t = tensor::from_flat(x[start * d..end * d].to_vec(), end - start, d, &device);
-            out.extend(
-                tensor::to_flat(self.score_tensor(t))
-                    .into_iter()
-                    .map(f64::from),
-            );
-        }
-        out
+        crate::common::score_in_batches(x, n, self.encoder.width(), |t| self.score_tensor(t))
     }
 
     /// ‖φ(x) − c‖₂ on encoded inputs, differentiable.
@@ -259,15 +243,10 @@ impl DeepSvdd {
     /// Reads a detector written by [`DeepSvdd::save`].
     pub fn load(dir: &Path, name: &str) -> Result<Self> {
         let (payload, mut tensors) = store::load(dir, name, "deep-svdd")?;
-        let bad = |e: serde_json::Error| {
-            Error::invalid(format!("{}: bad Deep SVDD manifest: {e}", dir.display()))
-        };
-        let config: DeepSvddConfig =
-            serde_json::from_value(payload["config"].clone()).map_err(bad)?;
-        let encoder: TabularEncoder =
-            serde_json::from_value(payload["encoder"].clone()).map_err(bad)?;
-        let threshold: f64 = serde_json::from_value(payload["threshold"].clone()).map_err(bad)?;
-        let report: TrainReport = serde_json::from_value(payload["report"].clone()).map_err(bad)?;
+        let config: DeepSvddConfig = field(&payload, "config", "Deep SVDD", dir)?;
+        let encoder: TabularEncoder = field(&payload, "encoder", "Deep SVDD", dir)?;
+        let threshold: f64 = field(&payload, "threshold", "Deep SVDD", dir)?;
+        let report: TrainReport = field(&payload, "report", "Deep SVDD", dir)?;
         let centre = store::take(&mut tensors, "centre", &[config.out_dim])?.data;
         let net = Mlp::from_named(
             &config.mlp(encoder.width()),

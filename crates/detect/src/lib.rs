@@ -4,6 +4,7 @@
 //! detection metrics (F1 at the threshold, exact rank-based AUROC and AUPRC).
 
 pub mod autoencoder;
+mod common;
 pub mod deepsvdd;
 pub mod encode;
 pub mod metrics;
