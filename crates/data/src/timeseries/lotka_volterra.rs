@@ -281,17 +281,7 @@ fn series(anomaly: AnomalyType, seed: u64) -> TestSeries {
         let ev = event.position(t).map(|k| (&event, k));
         (observed[t], term[t]) = advance(&observed[t - 1], &noise[t * w..(t + 1) * w], ev);
     }
-    let labels: Vec<bool> = (0..LEN).map(|t| event.position(t).is_some()).collect();
-    let root_causes = labels
-        .iter()
-        .map(|&l| {
-            if l {
-                event.variables.clone()
-            } else {
-                Vec::new()
-            }
-        })
-        .collect();
+    let (labels, root_causes) = event.labels(LEN);
     TestSeries {
         system: System::LotkaVolterra,
         seed,

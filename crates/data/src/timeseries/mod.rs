@@ -331,6 +331,23 @@ impl Event {
         self.steps.iter().position(|&s| s == t)
     }
 
+    /// Per-step labels of a series of `len` steps (true on event steps) and per-step root
+    /// causes (the event's variables on event steps, empty elsewhere).
+    pub fn labels(&self, len: usize) -> (Vec<bool>, Vec<Vec<usize>>) {
+        let labels: Vec<bool> = (0..len).map(|t| self.position(t).is_some()).collect();
+        let root_causes = labels
+            .iter()
+            .map(|&l| {
+                if l {
+                    self.variables.clone()
+                } else {
+                    Vec::new()
+                }
+            })
+            .collect();
+        (labels, root_causes)
+    }
+
     /// Builds an event whose steps run from `start` for `anomaly.length()` steps, truncated at
     /// `len`.
     fn new(
