@@ -4,6 +4,7 @@
 
 pub mod dag;
 pub mod dot;
+pub mod encode;
 pub mod error;
 pub mod granger;
 pub mod intervention;

@@ -9,6 +9,37 @@ pub trait CausalModel {
     /// Node names, in the order of every row this model takes or returns.
     fn node_names(&self) -> &[String];
 
+    /// How many noise values each node has, in node order. A noise vector from
+    /// [`CausalModel::abduct`] is the concatenation of the nodes' blocks. Additive-noise models
+    /// and exact SCMs have one value per node (the default); VACA has its latent size per node.
+    fn noise_dims(&self) -> Vec<usize> {
+        vec![1; self.node_names().len()]
+    }
+
+    /// [`CausalModel::abduct`] for many rows; models that batch on tensors override it.
+    fn abduct_batch(&self, xs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        xs.iter().map(|x| self.abduct(x)).collect()
+    }
+
+    /// [`CausalModel::counterfactual`] for many rows, one intervention per row.
+    fn counterfactual_batch(
+        &self,
+        xs: &[Vec<f64>],
+        interventions: &[Intervention],
+    ) -> Result<Vec<Vec<f64>>> {
+        if xs.len() != interventions.len() {
+            return Err(crate::Error::invalid(format!(
+                "{} rows but {} interventions",
+                xs.len(),
+                interventions.len()
+            )));
+        }
+        xs.iter()
+            .zip(interventions)
+            .map(|(x, i)| self.counterfactual(x, i))
+            .collect()
+    }
+
     /// Abduction: the exogenous noise `u` that, pushed through the mechanisms, gives `x`.
     fn abduct(&self, x: &[f64]) -> Result<Vec<f64>>;
 

@@ -6,7 +6,7 @@
 pub mod autoencoder;
 mod common;
 pub mod deepsvdd;
-pub mod encode;
+pub use remedy_core::encode;
 pub mod metrics;
 pub mod threshold;
 pub mod usad;

@@ -2,8 +2,8 @@
 //! with the training mean and sample sd (ddof 1; a constant feature keeps sd 1), binary
 //! features kept as 0/1, categorical features one-hot.
 
-use remedy_core::schema::FeatureType;
-use remedy_core::{Error, Result, Schema};
+use crate::schema::FeatureType;
+use crate::{Error, Result, Schema};
 use serde::{Deserialize, Serialize};
 
 /// How one feature is encoded.
@@ -61,7 +61,7 @@ impl TabularEncoder {
                     let col: Vec<f64> = rows.iter().map(|r| r[j]).collect();
                     let n = col.len() as f64;
                     let mean = col.iter().sum::<f64>() / n.max(1.0);
-                    let sd = remedy_core::schema::sample_sd(&col);
+                    let sd = crate::schema::sample_sd(&col);
                     FeatureEncoding::Standard {
                         mean,
                         sd: if sd.is_finite() && sd > 0.0 { sd } else { 1.0 },
@@ -170,7 +170,7 @@ impl TabularEncoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use remedy_core::schema::Feature;
+    use crate::schema::Feature;
 
     fn schema() -> Schema {
         let f = |name: &str, kind| Feature {

@@ -1,0 +1,9 @@
+//! Causal models over a feature DAG that abduct each row's exogenous noise and compute
+//! counterfactuals under soft (`x_i + θ_i`, RootCLAM paper Eq. 2) and hard interventions: the
+//! exact SCM oracle of a benchmark (for tests and bounds), an additive-noise model, and VACA.
+//! Every model implements [`remedy_core::traits::CausalModel`] on raw feature rows (schema
+//! order, categories as indices).
+
+pub mod oracle;
+
+pub use oracle::ScmOracle;
