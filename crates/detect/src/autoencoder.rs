@@ -51,6 +51,7 @@ impl Default for AutoencoderConfig {
                 weight_decay: 5e-4,
                 patience: Some(20),
                 min_epochs: 10,
+                lr_decay: 1.0,
             },
             quantile: 0.995,
         }

@@ -1,5 +1,6 @@
 //! The training loop: shuffled minibatches from our seeded generator, Adam (with PyTorch's
-//! defaults: betas 0.9/0.999, ε 1e-8, L2 weight decay added to the gradient), validation after
+//! defaults: betas 0.9/0.999, ε 1e-8, L2 weight decay added to the gradient; optional
+//! exponential learning-rate decay per epoch), validation after
 //! every epoch, the best-validation weights kept, and early stopping after `patience` epochs
 //! without improvement.
 
@@ -28,6 +29,14 @@ pub struct TrainConfig {
     pub patience: Option<usize>,
     /// Never stop before this many epochs.
     pub min_epochs: usize,
+    /// The learning rate is multiplied by this after every epoch (PyTorch `ExponentialLR`);
+    /// 1 keeps it constant.
+    #[serde(default = "one")]
+    pub lr_decay: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for TrainConfig {
@@ -39,6 +48,7 @@ impl Default for TrainConfig {
             weight_decay: 0.0,
             patience: Some(20),
             min_epochs: 1,
+            lr_decay: 1.0,
         }
     }
 }
@@ -131,6 +141,7 @@ where
     };
     observer.start(what, config.epochs);
     let batch = config.batch_size.max(1);
+    let mut lr = config.learning_rate;
     for epoch in 1..=config.epochs {
         order.shuffle(rng);
         let (mut sum, mut count) = (0.0, 0usize);
@@ -139,8 +150,9 @@ where
             sum += crate::tensor::scalar(loss.clone()) * chunk.len() as f64;
             count += chunk.len();
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.learning_rate, model, grads);
+            model = optim.step(lr, model, grads);
         }
+        lr *= config.lr_decay;
         on_epoch(&mut model, epoch);
         let train = sum / count.max(1) as f64;
         let valid = valid_loss(&model);
