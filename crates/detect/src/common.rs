@@ -1,10 +1,6 @@
 //! Pieces the tabular detectors share: batched scoring and reading fields of a model manifest.
 
-use std::path::Path;
-
-use remedy_core::{Error, Result};
 use remedy_nn::{Tensor, tensor};
-use serde::de::DeserializeOwned;
 
 /// Rows scored per forward pass.
 const SCORE_BATCH: usize = 4096;
@@ -26,17 +22,4 @@ pub(crate) fn score_in_batches(
     out
 }
 
-/// The manifest field `key`, or an error naming the model directory and the field.
-pub(crate) fn field<T: DeserializeOwned>(
-    payload: &serde_json::Value,
-    key: &str,
-    what: &str,
-    dir: &Path,
-) -> Result<T> {
-    serde_json::from_value(payload[key].clone()).map_err(|e| {
-        Error::invalid(format!(
-            "{}: bad {what} manifest, field '{key}': {e}",
-            dir.display()
-        ))
-    })
-}
+pub(crate) use remedy_nn::store::field;

@@ -7,8 +7,11 @@
 pub mod dense;
 pub mod observer;
 pub mod store;
+pub mod supervised;
 pub mod tensor;
 pub mod train;
+pub mod vaca;
+pub mod vae;
 
 pub use burn::module::Module;
 pub use burn::tensor::{Device, Tensor};

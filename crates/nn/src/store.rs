@@ -167,6 +167,22 @@ pub fn load(
     ))
 }
 
+/// The manifest payload's field `key`, or an error naming the model directory, the kind of
+/// model and the field.
+pub fn field<T: serde::de::DeserializeOwned>(
+    payload: &serde_json::Value,
+    key: &str,
+    what: &str,
+    dir: &Path,
+) -> Result<T> {
+    serde_json::from_value(payload[key].clone()).map_err(|e| {
+        Error::invalid(format!(
+            "{}: bad {what} manifest, field '{key}': {e}",
+            dir.display()
+        ))
+    })
+}
+
 /// Takes the named tensor with the expected shape out of `tensors`.
 pub fn take(
     tensors: &mut HashMap<String, NamedTensor>,
