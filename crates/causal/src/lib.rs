@@ -4,6 +4,10 @@
 //! Every model implements [`remedy_core::traits::CausalModel`] on raw feature rows (schema
 //! order, categories as indices).
 
+pub mod anm;
 pub mod oracle;
+pub mod vaca;
 
+pub use anm::{Anm, AnmConfig};
 pub use oracle::ScmOracle;
+pub use vaca::{Vaca, VacaConfig};
