@@ -6,6 +6,7 @@
 pub mod autoencoder;
 mod common;
 pub mod deepsvdd;
+pub mod differentiable;
 pub use remedy_core::encode;
 pub mod metrics;
 pub mod threshold;
@@ -13,6 +14,7 @@ pub mod usad;
 
 pub use autoencoder::{Autoencoder, AutoencoderConfig};
 pub use deepsvdd::{DeepSvdd, DeepSvddConfig};
+pub use differentiable::DifferentiableDetector;
 pub use encode::TabularEncoder;
 pub use metrics::DetectionMetrics;
 pub use usad::{Usad, UsadConfig};

@@ -1,0 +1,10 @@
+//! Recourse: the cheapest action on an anomalous row's root-cause features that makes it normal
+//! again, with the action's effect propagated through the causal graph (RootCLAM) or not
+//! (NaiveAM), and a latent-space counterfactual search baseline (C-CHVAE).
+pub mod mitigation;
+
+pub use mitigation::{MitigationConfig, MitigationNet, MitigationProblem};
+
+pub mod cchvae;
+
+pub use cchvae::{Cchvae, CchvaeConfig, Detector};
