@@ -21,6 +21,12 @@ pub trait CausalModel {
         xs.iter().map(|x| self.abduct(x)).collect()
     }
 
+    /// [`CausalModel::predict`] for many noise vectors; models that batch on tensors override
+    /// it.
+    fn predict_batch(&self, us: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        us.iter().map(|u| self.predict(u)).collect()
+    }
+
     /// [`CausalModel::counterfactual`] for many rows, one intervention per row.
     fn counterfactual_batch(
         &self,

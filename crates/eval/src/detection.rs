@@ -10,7 +10,7 @@ use remedy_data::timeseries::{self, AnomalyType, TsBenchmark, TsConfig};
 use remedy_data::{Adult, Loan};
 use remedy_detect::metrics::DetectionMetrics;
 use remedy_detect::usad::UsadConfig;
-use remedy_detect::{AnomalyDetector, AutoencoderConfig, DeepSvddConfig, TabularEncoder};
+use remedy_detect::{AutoencoderConfig, DeepSvddConfig, DifferentiableDetector, TabularEncoder};
 use remedy_nn::Observer;
 use serde::{Deserialize, Serialize};
 
@@ -83,7 +83,7 @@ fn paper_table2(dataset: Benchmark, detector: DetectorKind) -> Option<PaperDetec
 
 /// Normal validation rows held out for model selection (reference: 1,000 Loan, 2,000 Adult;
 /// spec §3.5).
-fn n_valid(dataset: Benchmark) -> usize {
+pub fn n_valid(dataset: Benchmark) -> usize {
     match dataset {
         Benchmark::Adult => 2_000,
         _ => 1_000,
@@ -100,6 +100,8 @@ pub struct TabularSplit {
     /// Unfiltered rows of the normal SCM (no selection on the label): the reference fits its
     /// scaler on such a sample (spec §3.6), which keeps the filtered normal rows off the origin.
     pub population: Vec<Vec<f64>>,
+    /// True root causes of each test row as feature indices, ascending (empty when normal).
+    pub root_causes: Vec<Vec<usize>>,
 }
 
 /// Size of the unfiltered sample the scaler is fitted on (the reference: 100,000).
@@ -128,7 +130,17 @@ pub fn tabular_split<S: Scm>(scm: &S, seed: u64, n_valid: usize) -> Result<Tabul
             scm.feature_nodes().iter().map(|&i| x[i]).collect()
         })
         .collect();
+    let feature_of = |node: usize| scm.feature_nodes().iter().position(|&f| f == node);
+    let root_causes = b
+        .root_causes(scm)
+        .map(|rc| {
+            let mut v: Vec<usize> = rc.iter().filter_map(|&n| feature_of(n)).collect();
+            v.sort_unstable();
+            v
+        })
+        .collect();
     Ok(TabularSplit {
+        root_causes,
         population,
         train: train.to_vec(),
         valid: valid.to_vec(),
@@ -210,20 +222,17 @@ fn run_series(
     })
 }
 
-fn run_tabular<S: Scm>(
-    scm: &S,
+/// Trains `detector` on the split's normal rows with the reference's settings (spec §4, §6.5):
+/// the fitted detector and the number of epochs it ran.
+pub fn train_tabular(
+    split: &TabularSplit,
     dataset: Benchmark,
     detector: DetectorKind,
     seed: u64,
     observer: &mut dyn Observer,
-) -> Result<DetectionReport> {
-    let split = tabular_split(scm, seed, n_valid(dataset))?;
-    // Scaling as the reference (spec §3.6): standardise with the unfiltered population's
-    // statistics.
-    let encoder = TabularEncoder::fit(&split.schema, &split.population)?;
+) -> Result<(Box<dyn DifferentiableDetector>, usize)> {
     let mut rng = seed::child(seed, "detector");
-    let start = Instant::now();
-    let (scores, threshold, epochs) = match detector {
+    Ok(match detector {
         DetectorKind::Ae => {
             let mut cfg = AutoencoderConfig::default();
             if dataset == Benchmark::Adult {
@@ -237,9 +246,13 @@ fn run_tabular<S: Scm>(
                 &mut rng,
                 observer,
             )?;
-            (m.score(&split.test)?, m.threshold(), m.report.epochs_run)
+            let epochs = m.report.epochs_run;
+            (Box::new(m), epochs)
         }
         DetectorKind::DeepSvdd => {
+            // Scaling as the reference (spec §3.6): standardise with the unfiltered
+            // population's statistics.
+            let encoder = TabularEncoder::fit(&split.schema, &split.population)?;
             let m = DeepSvddConfig::default().fit_with_encoder(
                 encoder,
                 &split.train,
@@ -247,14 +260,28 @@ fn run_tabular<S: Scm>(
                 &mut rng,
                 observer,
             )?;
-            (m.score(&split.test)?, m.threshold(), m.report.epochs_run)
+            let epochs = m.report.epochs_run;
+            (Box::new(m), epochs)
         }
         DetectorKind::Usad => {
             return Err(Error::invalid(
                 "USAD detects anomalies in time series (linear, lotka-volterra); use ae or deepsvdd for tabular data",
             ));
         }
-    };
+    })
+}
+
+fn run_tabular<S: Scm>(
+    scm: &S,
+    dataset: Benchmark,
+    detector: DetectorKind,
+    seed: u64,
+    observer: &mut dyn Observer,
+) -> Result<DetectionReport> {
+    let split = tabular_split(scm, seed, n_valid(dataset))?;
+    let start = Instant::now();
+    let (model, epochs) = train_tabular(&split, dataset, detector, seed, observer)?;
+    let (scores, threshold) = (model.score(&split.test)?, model.threshold());
     let train_seconds = start.elapsed().as_secs_f64();
     let m = DetectionMetrics::compute(&scores, &split.labels, threshold);
     Ok(DetectionReport {

@@ -3,3 +3,5 @@
 //! the corresponding paper table as a serialisable report.
 
 pub mod detection;
+pub mod rootcause;
+pub mod rootclam;
