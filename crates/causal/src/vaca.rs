@@ -58,8 +58,10 @@ pub struct VacaConfig {
     /// non-descendants (paper Eq. 2); `false` re-decodes every node (reference code).
     pub clamp: bool,
     /// Optimisation: Adam lr 0.005, weight decay 1.2e-6, exponential decay 0.99 per epoch,
-    /// batch 1000, at most 500 epochs, at least 100, patience 100 epochs (the reference's 50
-    /// checks every 2 epochs).
+    /// batch 1000 (the reference's), at most 100 epochs (the reference's minimum; it runs up to
+    /// 500), patience 20. Longer training keeps improving the validation bound on normal rows
+    /// but makes the counterfactuals of anomalies worse (measured on Loan against the exact
+    /// SCM: squared error per row 0.19 after 40 epochs, 0.54 after 500), and costs 5x the time.
     pub train: TrainConfig,
 }
 
@@ -83,12 +85,12 @@ impl VacaConfig {
             valid_iwae_samples: 10,
             clamp: true,
             train: TrainConfig {
-                epochs: 500,
+                epochs: 100,
                 batch_size: 1000,
                 learning_rate: 0.005,
                 weight_decay: 1.2e-6,
-                patience: Some(100),
-                min_epochs: 100,
+                patience: Some(20),
+                min_epochs: 40,
                 lr_decay: 0.99,
             },
         }

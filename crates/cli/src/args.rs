@@ -286,6 +286,9 @@ pub struct RootClamArgs {
     /// Also optimise the actions of each row directly (slower).
     #[arg(long)]
     pub per_row: bool,
+    /// How root causes are located (paper: vaca).
+    #[arg(long, value_enum, default_value_t = LocatorArg::Vaca)]
+    pub locator: LocatorArg,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,

@@ -31,7 +31,7 @@ use serde::{Deserialize, Serialize};
 use crate::detection::{
     Benchmark, DetectorKind, TabularSplit, n_valid, tabular_split, train_tabular,
 };
-use crate::rootcause::fit_vaca;
+use crate::rootcause::{LocatorKind, fit_vaca};
 
 /// Settings of one run.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +45,8 @@ pub struct RootClamSettings {
     pub mitigation: Option<MitigationConfig>,
     /// Also optimise θ per row (slower; a reference for what amortisation loses).
     pub per_row: bool,
+    /// Which causal model locates the root causes h_φ may act on (paper: VACA).
+    pub locator: LocatorKind,
 }
 
 /// h_φ's settings for a benchmark: the paper's network and the reference's optimiser (spec §6.5:
@@ -223,11 +225,25 @@ fn run_on<S: Scm + Clone>(
         .iter()
         .filter_map(|&n| scm.feature_nodes().iter().position(|&f| f == n))
         .collect();
-    let locator = NoiseQuantileConfig {
+    let quantile = NoiseQuantileConfig {
         pi: settings.pi,
         ..NoiseQuantileConfig::default()
-    }
-    .fit(&vaca, &split.train, &candidates)?;
+    };
+    let anm;
+    let locating_model: &dyn CausalModel = match settings.locator {
+        LocatorKind::Vaca => &vaca,
+        LocatorKind::Oracle => &oracle,
+        LocatorKind::Anm => {
+            anm = crate::rootcause::fit_anm(&dag, &split, seed, observer)?;
+            &anm
+        }
+        LocatorKind::Shapley => {
+            return Err(Error::invalid(
+                "RootCLAM locates root causes with the quantile rule: use the vaca, anm or oracle locator",
+            ));
+        }
+    };
+    let locator = quantile.fit(locating_model, &split.train, &candidates)?;
     let rows_of = |idx: &[usize]| {
         idx.iter()
             .map(|&i| split.test[i].clone())
@@ -271,6 +287,18 @@ fn run_on<S: Scm + Clone>(
     if settings.per_row {
         methods.insert("per-row".to_string(), per_row(&setup, &config)?);
     }
+    methods.insert(
+        "c-chvae".to_string(),
+        cchvae(&setup, &split, seed, observer)?,
+    );
+    let truth: Vec<Vec<usize>> = test_idx
+        .iter()
+        .map(|&i| split.root_causes[i].clone())
+        .collect();
+    methods.insert(
+        "oracle-repair".to_string(),
+        oracle_repair(&setup, &split, &truth)?,
+    );
     Ok(RootClamReport {
         dataset,
         detector: detector_kind,
@@ -307,19 +335,19 @@ fn vaca_counterfactual<'a>(
     vaca: &'a Vaca,
     candidates: &'a [usize],
     device: &Device,
-) -> impl Fn(Tensor<2>, Tensor<2>) -> Result<Tensor<2>> + 'a {
+) -> impl Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> + 'a {
     let net = vaca.net_on(device);
     let order = vaca.in_order(candidates);
     let nodes = vaca.dag().len();
     let device = device.clone();
-    move |x: Tensor<2>, theta: Tensor<2>| {
+    move |x: Tensor<2>, theta: Tensor<2>, mask: Tensor<2>| {
         let mut state = x;
         for &v in &order {
             let mut sel = vec![0.0f32; nodes];
             sel[v] = 1.0;
             let sel = tensor::from_flat(sel, nodes, 1, &device);
-            // 1 where row acts on v: θ_v ≠ 0 (θ is masked, so non-root-causes are exactly 0).
-            let acts = theta.clone().matmul(sel).abs().greater_elem(0.0).float();
+            // 1 where the row may act on v.
+            let acts = mask.clone().matmul(sel);
             let next = net.counterfactual_soft(state.clone(), theta.clone(), &[v])?;
             state = next * acts.clone() + state * acts.neg().add_scalar(1.0);
         }
@@ -377,7 +405,7 @@ fn amortised<S: Scm>(
     let offsets = enc.offsets();
     let naive = additive_counterfactual(&offsets, width, &device);
     let rootclam = vaca_counterfactual(&s.vaca, &s.candidates, &device);
-    let cf: &dyn Fn(Tensor<2>, Tensor<2>) -> Result<Tensor<2>> =
+    let cf: &dyn Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> =
         if propagate { &rootclam } else { &naive };
     // 10% of the training anomalies select the epoch (the reference holds out 8%).
     let n = problem.n;
@@ -435,6 +463,75 @@ fn per_row<S: Scm>(s: &Setup<'_, S>, config: &MitigationConfig) -> Result<Method
     let score = move |xc: Tensor<2>| scorer(xc * a.clone() + b.clone());
     let cf = vaca_counterfactual(&s.vaca, &s.candidates, &device);
     let theta = optimise_actions(config, problem, 300, 5e-2, &cf, &score, &device)?;
+    evaluate(s, &theta, true, start)
+}
+
+/// The C-CHVAE-style baseline (spec §7.3): a VAE on the normal rows, a search in growing latent
+/// shells for the closest decoded row the detector calls normal. Its action is the difference
+/// to the factual on the actionable features (immutable ones are held); it is judged on that
+/// row itself (Ŷ) and on the exact SCM counterfactual of the same shifts (Ŷ, Y).
+fn cchvae<S: Scm>(
+    s: &Setup<'_, S>,
+    split: &TabularSplit,
+    seed: u64,
+    observer: &mut dyn Observer,
+) -> Result<MethodResult> {
+    let start = Instant::now();
+    let model = remedy_recourse::CchvaeConfig::default().fit(
+        &split.schema,
+        &split.train,
+        &split.valid,
+        &mut seed::child(seed, "c-chvae"),
+        observer,
+    )?;
+    let tau = s.detector.threshold();
+    let is_normal = |rows: &[Vec<f64>]| -> Result<Vec<bool>> {
+        Ok(s.detector
+            .score(rows)?
+            .into_iter()
+            .map(|g| g <= tau)
+            .collect())
+    };
+    let found = model.search(
+        &s.test_rows,
+        &is_normal,
+        &mut seed::child(seed, "c-chvae-search"),
+    )?;
+    let nodes = s.vaca.dag().len();
+    let scales = s.vaca.scales();
+    let mut theta = vec![0.0f32; s.test_rows.len() * nodes];
+    for (r, (x, cf)) in s.test_rows.iter().zip(&found).enumerate() {
+        if let Some(cf) = cf {
+            for &j in &s.candidates {
+                theta[r * nodes + j] = ((cf[j] - x[j]) / scales[j]) as f32;
+            }
+        }
+    }
+    evaluate(s, &theta, false, start)
+}
+
+/// A reference that needs the ground truth: on each true root cause, the action that returns
+/// its noise to the normal mean (θ_i = E[u_i] − u_i, exact SCM). It bounds what a recourse
+/// method that knows the root causes needs, not what h_φ must beat.
+fn oracle_repair<S: Scm>(
+    s: &Setup<'_, S>,
+    split: &TabularSplit,
+    truth: &[Vec<usize>],
+) -> Result<MethodResult> {
+    let start = Instant::now();
+    let normal = s.oracle.abduct_batch(&split.train)?;
+    let nodes = s.vaca.dag().len();
+    let mean: Vec<f64> = (0..nodes)
+        .map(|j| normal.iter().map(|u| u[j]).sum::<f64>() / normal.len() as f64)
+        .collect();
+    let noise = s.oracle.abduct_batch(&s.test_rows)?;
+    let scales = s.vaca.scales();
+    let mut theta = vec![0.0f32; s.test_rows.len() * nodes];
+    for (r, (u, rc)) in noise.iter().zip(truth).enumerate() {
+        for &j in rc.iter().filter(|j| s.candidates.contains(j)) {
+            theta[r * nodes + j] = ((mean[j] - u[j]) / scales[j]) as f32;
+        }
+    }
     evaluate(s, &theta, true, start)
 }
 

@@ -47,6 +47,7 @@ fn root_clam(a: &RootClamArgs) -> Result<()> {
         pi: a.pi,
         mitigation: Some(mitigation),
         per_row: a.per_row,
+        locator: locator_kind(a.locator),
     };
     let report = rootclam::run(&settings, &mut Bar::default())?;
     let text = match a.format {
@@ -90,6 +91,15 @@ fn json<T: serde::Serialize>(report: &T) -> String {
     s
 }
 
+fn locator_kind(l: LocatorArg) -> LocatorKind {
+    match l {
+        LocatorArg::Vaca => LocatorKind::Vaca,
+        LocatorArg::Anm => LocatorKind::Anm,
+        LocatorArg::Shapley => LocatorKind::Shapley,
+        LocatorArg::Oracle => LocatorKind::Oracle,
+    }
+}
+
 fn root_cause(a: &RootCauseArgs) -> Result<()> {
     if !(a.pi > 0.0 && a.pi < 0.5) {
         return Err(remedy_core::Error::invalid(format!(
@@ -106,12 +116,7 @@ fn root_cause(a: &RootCauseArgs) -> Result<()> {
             TabularDetectorArg::Ae => DetectorKind::Ae,
             TabularDetectorArg::Deepsvdd => DetectorKind::DeepSvdd,
         },
-        locator: match a.locator {
-            LocatorArg::Vaca => LocatorKind::Vaca,
-            LocatorArg::Anm => LocatorKind::Anm,
-            LocatorArg::Shapley => LocatorKind::Shapley,
-            LocatorArg::Oracle => LocatorKind::Oracle,
-        },
+        locator: locator_kind(a.locator),
         seed: a.seed,
         pi: a.pi,
     };
