@@ -5,9 +5,13 @@
 //! order, categories as indices).
 
 pub mod anm;
+pub mod gvar;
 pub mod oracle;
 pub mod vaca;
+pub mod var;
 
 pub use anm::{Anm, AnmConfig};
+pub use gvar::{GrangerStability, Gvar, GvarConfig, granger_auroc};
 pub use oracle::ScmOracle;
 pub use vaca::{Vaca, VacaConfig};
+pub use var::{Var, VarConfig};

@@ -192,6 +192,17 @@ pub enum LocatorArg {
     Oracle,
 }
 
+/// Sweepable parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SweepArg {
+    /// λ ∈ {1, 1e-1, …, 1e-5}, RootCLAM and NaiveAM (Fig. 3).
+    Lambda,
+    /// α ∈ {0, 0.25, 0.5, 0.75, 1} (Fig. 4).
+    Alpha,
+    /// π ∈ {0.05, …, 0.25} with root-cause recall (Fig. 5).
+    Pi,
+}
+
 /// Tabular detectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TabularDetectorArg {
@@ -289,6 +300,13 @@ pub struct RootClamArgs {
     /// How root causes are located (paper: vaca).
     #[arg(long, value_enum, default_value_t = LocatorArg::Vaca)]
     pub locator: LocatorArg,
+    /// Parameter sweeps after the main table (paper Figs. 3-5), comma-separated; each point
+    /// retrains the mitigation network (about a minute each on Loan).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub sweep: Vec<SweepArg>,
+    /// Also write a self-contained HTML page with the tables and plots.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,

@@ -3,5 +3,6 @@
 //! the corresponding paper table as a serialisable report.
 
 pub mod detection;
+pub mod html;
 pub mod rootcause;
 pub mod rootclam;

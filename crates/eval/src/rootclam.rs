@@ -47,6 +47,34 @@ pub struct RootClamSettings {
     pub per_row: bool,
     /// Which causal model locates the root causes h_φ may act on (paper: VACA).
     pub locator: LocatorKind,
+    /// Parameter sweeps to run after the main table (paper Figs. 3-5).
+    pub sweeps: Vec<Sweep>,
+}
+
+/// A parameter swept over (paper Figs. 3-5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Sweep {
+    /// λ ∈ {1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5} for RootCLAM and NaiveAM (Fig. 3).
+    Lambda,
+    /// α ∈ {0, 0.25, 0.5, 0.75, 1} for RootCLAM (Fig. 4).
+    Alpha,
+    /// π ∈ {0.05, 0.1, 0.125, 0.15, 0.2, 0.25} for RootCLAM, with root-cause recall (Fig. 5).
+    Pi,
+}
+
+/// One point of a sweep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub parameter: Sweep,
+    pub value: f64,
+    pub method: String,
+    pub result: MethodResult,
+    /// π sweep: recall and precision of the located root causes on the test anomalies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_cause_recall: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_cause_precision: Option<f64>,
 }
 
 /// h_φ's settings for a benchmark: the paper's network and the reference's optimiser (spec §6.5:
@@ -102,6 +130,9 @@ pub struct RootClamReport {
     /// Paper Table 4 by method name.
     pub paper: std::collections::BTreeMap<String, PaperMitigation>,
     pub mitigation: MitigationConfig,
+    /// Sweep points, when sweeps were asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweeps: Vec<SweepPoint>,
     pub seconds: f64,
 }
 
@@ -185,9 +216,9 @@ fn recode(
 /// Everything the methods share.
 struct Setup<'a, S: Scm> {
     scm: &'a S,
-    oracle: ScmOracle<S>,
-    detector: Box<dyn DifferentiableDetector>,
-    vaca: Vaca,
+    oracle: &'a ScmOracle<S>,
+    detector: &'a dyn DifferentiableDetector,
+    vaca: &'a Vaca,
     candidates: Vec<usize>,
     /// Root-cause sets of the training and test anomalies (fallback: all candidates).
     train_rows: Vec<Vec<f64>>,
@@ -259,12 +290,11 @@ fn run_on<S: Scm + Clone>(
             .collect())
     };
     let (train_sets, test_sets) = (sets(&train_rows)?, sets(&test_rows)?);
-    drop(locator);
     let setup = Setup {
         scm: &scm,
-        oracle,
-        detector,
-        vaca,
+        oracle: &oracle,
+        detector: detector.as_ref(),
+        vaca: &vaca,
         candidates,
         train_rows,
         train_sets,
@@ -295,6 +325,21 @@ fn run_on<S: Scm + Clone>(
         .iter()
         .map(|&i| split.root_causes[i].clone())
         .collect();
+    let mut points = Vec::new();
+    for &sweep in &settings.sweeps {
+        run_sweep(
+            sweep,
+            &setup,
+            &config,
+            &quantile,
+            locating_model,
+            &split,
+            &truth,
+            seed,
+            observer,
+            &mut points,
+        )?;
+    }
     methods.insert(
         "oracle-repair".to_string(),
         oracle_repair(&setup, &split, &truth)?,
@@ -313,8 +358,101 @@ fn run_on<S: Scm + Clone>(
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         mitigation: config,
+        sweeps: points,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// Runs one sweep, appending its points.
+#[allow(clippy::too_many_arguments)]
+fn run_sweep<S: Scm>(
+    sweep: Sweep,
+    setup: &Setup<'_, S>,
+    config: &MitigationConfig,
+    quantile: &NoiseQuantileConfig,
+    locating_model: &dyn CausalModel,
+    split: &TabularSplit,
+    truth: &[Vec<usize>],
+    seed: u64,
+    observer: &mut dyn Observer,
+    points: &mut Vec<SweepPoint>,
+) -> Result<()> {
+    let point = |value: f64, method: &str, result: MethodResult| SweepPoint {
+        parameter: sweep,
+        value,
+        method: method.to_string(),
+        result,
+        root_cause_recall: None,
+        root_cause_precision: None,
+    };
+    match sweep {
+        Sweep::Lambda => {
+            for lambda in [1.0, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5] {
+                let cfg = MitigationConfig {
+                    lambda,
+                    ..config.clone()
+                };
+                for (method, propagate) in [("rootclam", true), ("naiveam", false)] {
+                    let r = amortised(setup, &cfg, propagate, seed, observer)?;
+                    points.push(point(lambda, method, r));
+                }
+            }
+        }
+        Sweep::Alpha => {
+            for alpha in [0.0, 0.25, 0.5, 0.75, 1.0] {
+                let cfg = MitigationConfig {
+                    alpha,
+                    ..config.clone()
+                };
+                let r = amortised(setup, &cfg, true, seed, observer)?;
+                points.push(point(alpha, "rootclam", r));
+            }
+        }
+        Sweep::Pi => {
+            for pi in [0.05, 0.1, 0.125, 0.15, 0.2, 0.25] {
+                let q = NoiseQuantileConfig {
+                    pi,
+                    ..quantile.clone()
+                };
+                let locator = q.fit(locating_model, &split.train, &setup.candidates)?;
+                let fill = |sets: Vec<Vec<usize>>| -> Vec<Vec<usize>> {
+                    sets.into_iter()
+                        .map(|s| {
+                            if s.is_empty() {
+                                setup.candidates.clone()
+                            } else {
+                                s
+                            }
+                        })
+                        .collect()
+                };
+                let test_located = locator.locate(&setup.test_rows)?;
+                let m = remedy_rootcause::evaluate(
+                    truth,
+                    &test_located,
+                    &setup.candidates,
+                    setup.vaca.dag().len(),
+                )?;
+                let moved = Setup {
+                    scm: setup.scm,
+                    oracle: setup.oracle,
+                    detector: setup.detector,
+                    vaca: setup.vaca,
+                    candidates: setup.candidates.clone(),
+                    train_rows: setup.train_rows.clone(),
+                    train_sets: fill(locator.locate(&setup.train_rows)?),
+                    test_rows: setup.test_rows.clone(),
+                    test_sets: fill(test_located),
+                };
+                let r = amortised(&moved, config, true, seed, observer)?;
+                let mut p = point(pi, "rootclam", r);
+                p.root_cause_recall = Some(m.recall);
+                p.root_cause_precision = Some(m.precision);
+                points.push(p);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Row-major 0/1 masks `[rows, nodes]` from sets.

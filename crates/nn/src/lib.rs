@@ -5,6 +5,7 @@
 //! (safetensors plus a checksum) that load back bit-identically.
 
 pub mod dense;
+pub mod gvar;
 pub mod observer;
 pub mod store;
 pub mod supervised;

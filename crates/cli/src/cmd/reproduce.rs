@@ -3,13 +3,13 @@
 use remedy_core::Result;
 use remedy_eval::detection::{self, Benchmark, DetectionReport, DetectorKind};
 use remedy_eval::rootcause::{self, LocatorKind, RootCauseReport, RootCauseSettings};
-use remedy_eval::rootclam::{self, RootClamReport, RootClamSettings};
+use remedy_eval::rootclam::{self, RootClamReport, RootClamSettings, Sweep};
 
 use remedy_data::timeseries::AnomalyType;
 
 use crate::args::{
     AnomalyKind, Dataset, DetectionArgs, DetectorArg, LocatorArg, ReportFormat, ReproduceCommand,
-    RootCauseArgs, RootClamArgs, TabularDataset, TabularDetectorArg,
+    RootCauseArgs, RootClamArgs, SweepArg, TabularDataset, TabularDetectorArg,
 };
 use crate::output::emit;
 use crate::progress::Bar;
@@ -48,8 +48,21 @@ fn root_clam(a: &RootClamArgs) -> Result<()> {
         mitigation: Some(mitigation),
         per_row: a.per_row,
         locator: locator_kind(a.locator),
+        sweeps: a
+            .sweep
+            .iter()
+            .map(|s| match s {
+                SweepArg::Lambda => Sweep::Lambda,
+                SweepArg::Alpha => Sweep::Alpha,
+                SweepArg::Pi => Sweep::Pi,
+            })
+            .collect(),
     };
     let report = rootclam::run(&settings, &mut Bar::default())?;
+    if let Some(path) = &a.report {
+        let command: Vec<String> = std::env::args().collect();
+        remedy_eval::html::rootclam_page(&report, &command.join(" ")).write(path)?;
+    }
     let text = match a.format {
         ReportFormat::Json => json(&report),
         ReportFormat::Table => root_clam_table(&report),
