@@ -25,7 +25,8 @@ use crate::var::{check_rows, check_series, check_window, population_stats};
 /// GVAR settings. Defaults are the reference's Linear configuration (spec §4: K = 1, 2 hidden
 /// layers of 50, λ = 0.2, γ = 0.5, batch 64, Adam lr 1e-4; α = 0.5 from `senn.py`), except the
 /// epoch budget: the reference runs 500 epochs on each of the 1000 series in turn (≈ 500k
-/// optimiser steps); we train on the pooled pairs (spec §10 item 9) for 30 epochs with lr 1e-3.
+/// optimiser steps); we train on the pooled pairs (spec §10 item 9) for at most 30 epochs with
+/// lr 1e-3, keeping the best validation epoch and stopping after 5 epochs without improvement.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GvarConfig {
     /// Lag order K (reference: 1 everywhere, spec §4).
@@ -81,22 +82,32 @@ impl GvarConfig {
     /// The reference's Lotka-Volterra network (spec §4: 5 hidden layers of 200, batch 256;
     /// 10 epochs per series in the reference, here 10 pooled epochs).
     pub fn lotka_volterra() -> Self {
-        let mut c = Self::default();
-        c.hidden = vec![200; 5];
-        c.train.batch_size = 256;
-        c.train.epochs = 10;
-        c
+        let d = Self::default();
+        GvarConfig {
+            hidden: vec![200; 5],
+            train: TrainConfig {
+                batch_size: 256,
+                epochs: 10,
+                ..d.train.clone()
+            },
+            ..d
+        }
     }
 
     /// The reference's MSDS configuration (spec §3: one hidden layer of 20, λ = 3, γ = 0.5,
     /// batch 256, 10 epochs).
     pub fn msds() -> Self {
-        let mut c = Self::default();
-        c.hidden = vec![20];
-        c.lambda = 3.0;
-        c.train.batch_size = 256;
-        c.train.epochs = 10;
-        c
+        let d = Self::default();
+        GvarConfig {
+            hidden: vec![20],
+            lambda: 3.0,
+            train: TrainConfig {
+                batch_size: 256,
+                epochs: 10,
+                ..d.train.clone()
+            },
+            ..d
+        }
     }
 
     /// Checks the settings.
@@ -380,8 +391,10 @@ pub struct GrangerStability {
 /// linspace(0, 1, q), binarise the forward scores and the (already transposed) reversed scores
 /// at their own ξ-quantiles (numpy's linear interpolation over all d² entries); the agreement
 /// is the mean of the two balanced accuracies over off-diagonal entries, set to 0 when either
-/// graph has ≤ d or all d² edges; ξ* = the first argmax, and the graph is forward ≥ its
-/// ξ*-quantile.
+/// graph has ≤ d or all d² edges; ξ* = argmax, and the graph is forward ≥ its ξ*-quantile.
+/// Departure: ties go to the **largest** ξ (the sparsest best-agreeing graph), where numpy's
+/// `argmax` takes the first; with d = 4 the agreement is often 1 already at ξ ≈ 0.05 (both
+/// graphs nearly full), which made the reference's rule return a near-complete graph.
 pub fn stability_threshold(
     forward: &[Vec<f64>],
     reversed: &[Vec<f64>],
@@ -410,16 +423,13 @@ pub fn stability_threshold(
         }
         agreement.push(a);
     }
-    let best = agreement
-        .iter()
-        .enumerate()
-        .fold(
-            (0, f64::NEG_INFINITY),
-            |acc, (i, &a)| {
-                if a > acc.1 { (i, a) } else { acc }
-            },
-        )
-        .0;
+    // Last maximum: ties go to the largest ξ (see the departure above).
+    let mut best = 0;
+    for (i, &a) in agreement.iter().enumerate() {
+        if a >= agreement[best] {
+            best = i;
+        }
+    }
     let xi = best as f64 / (q - 1) as f64;
     let threshold = quantile(&f, xi);
     GrangerStability {
@@ -734,6 +744,7 @@ impl Gvar {
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use remedy_core::seed;
@@ -741,37 +752,266 @@ mod tests {
     use remedy_nn::NoObserver;
 
     fn small_config() -> GvarConfig {
-        let mut c = GvarConfig::default();
-        c.hidden = vec![8];
-        c.train.epochs = 2;
-        c.train.batch_size = 32;
-        c
+        let d = GvarConfig::default();
+        GvarConfig {
+            hidden: vec![8],
+            train: TrainConfig {
+                epochs: 2,
+                batch_size: 32,
+                ..d.train.clone()
+            },
+            ..d
+        }
     }
 
+    fn linear_train(n: usize, seed_: u64) -> Vec<Vec<Vec<f64>>> {
+        let data = timeseries::generate(
+            TsBenchmark::Linear,
+            &TsConfig::new(n, 0, AnomalyType::Point),
+            &mut seed::rng(seed_),
+        );
+        data.train().to_vec()
+    }
+
+    /// Issue acceptance: "GVAR Granger AUROC ≥ 0.95 on Linear" (default generator, the
+    /// paper's 1000 training series, 100 held out for early stopping; default settings).
     #[test]
-    fn linear_granger_auroc_timing() {
+    fn linear_granger_auroc_reaches_the_acceptance_bar() {
         let data = timeseries::generate(
             TsBenchmark::Linear,
             &TsConfig::new(1000, 0, AnomalyType::Point),
             &mut seed::rng(42),
         );
         let (train, valid) = data.train().split_at(900);
-        for (epochs, batch) in [(5, 64), (10, 64), (10, 256)] {
-            let mut c = GvarConfig::default();
-            c.train.epochs = epochs;
-            c.train.batch_size = batch;
-            let t0 = std::time::Instant::now();
-            let g = c.fit(train, valid, &mut seed::rng(1), &mut NoObserver).unwrap();
-            let off = granger_auroc(&g.granger_scores(), data.graph(), false).unwrap();
-            let all = granger_auroc(&g.granger_scores(), data.graph(), true).unwrap();
-            eprintln!(
-                "epochs {epochs} batch {batch}: {:.1}s off {off:.3} all {all:.3} report {:?} stab {:?}\nscores {:?}\ntrue {:?}",
-                t0.elapsed().as_secs_f64(),
-                g.report().valid_loss,
-                g.stability(),
-                g.granger_scores(),
-                data.coefficients()
-            );
+        let t0 = std::time::Instant::now();
+        let g = GvarConfig::default()
+            .fit(train, valid, &mut seed::rng(1), &mut NoObserver)
+            .unwrap();
+        let secs = t0.elapsed().as_secs_f64();
+        let scores = g.granger_scores();
+        let off = granger_auroc(&scores, data.graph(), false).unwrap();
+        let all = granger_auroc(&scores, data.graph(), true).unwrap();
+        eprintln!(
+            "Linear GVAR: fit {secs:.1}s ({} epochs, best {}), AUROC off-diagonal {off:.3}, \
+             with self-loops {all:.3}, stability ξ* = {:?}",
+            g.report().epochs_run,
+            g.report().best_epoch,
+            g.stability().map(|s| s.quantile)
+        );
+        assert!(off >= 0.95, "off-diagonal AUROC {off}");
+        assert!(all >= 0.95, "AUROC with self-loops {all}");
+        // The validation MSE approaches the innovation variance in z units (noise sd 0.4,
+        // spec §2.1, over per-variable sds of 0.4-0.8 here): well below the variance 1.
+        assert!(g.report().best_valid_loss < 0.6, "{:?}", g.report());
+        // The stability graph keeps the strongest edges and is neither empty nor full.
+        let st = g.stability().unwrap();
+        let edges = st.adjacency.iter().flatten().filter(|b| **b).count();
+        assert!(edges > 4 && edges < 16, "{st:?}");
+        for (i, j) in [(0, 0), (1, 0), (3, 3)] {
+            assert!(st.adjacency[i][j], "edge {j} -> {i} missing: {st:?}");
         }
+    }
+
+    /// Lotka-Volterra (20 variables): measured, not a pass/fail bar (the paper gives no GVAR
+    /// AUROC anchor, spec §8). Run with `--ignored --nocapture`.
+    #[test]
+    #[ignore = "slow: about two minutes on 2 cores; prints the Lotka-Volterra Granger AUROC"]
+    fn lotka_volterra_granger_auroc() {
+        let t0 = std::time::Instant::now();
+        let data = timeseries::generate(
+            TsBenchmark::LotkaVolterra,
+            &TsConfig::new(1000, 0, AnomalyType::Point),
+            &mut seed::rng(42),
+        );
+        let gen_secs = t0.elapsed().as_secs_f64();
+        let (train, valid) = data.train().split_at(900);
+        let t0 = std::time::Instant::now();
+        let g = GvarConfig::lotka_volterra()
+            .fit(train, valid, &mut seed::rng(1), &mut NoObserver)
+            .unwrap();
+        let secs = t0.elapsed().as_secs_f64();
+        let off = granger_auroc(&g.granger_scores(), data.graph(), false).unwrap();
+        let all = granger_auroc(&g.granger_scores(), data.graph(), true).unwrap();
+        let st = g.stability().unwrap();
+        let edges = st.adjacency.iter().flatten().filter(|b| **b).count();
+        eprintln!(
+            "Lotka-Volterra: generate {gen_secs:.1}s, GVAR fit {secs:.1}s ({} epochs), AUROC \
+             off-diagonal {off:.3}, with self-loops {all:.3}, stability ξ* = {}, {edges} edges",
+            g.report().epochs_run,
+            st.quantile
+        );
+        assert!(off > 0.5, "{off}");
+    }
+
+    #[test]
+    fn same_seed_same_bits_and_save_load_round_trip() {
+        let train = linear_train(40, 3);
+        let (tr, va) = train.split_at(30);
+        let fit = |s: u64| {
+            small_config()
+                .fit(tr, va, &mut seed::rng(s), &mut NoObserver)
+                .unwrap()
+        };
+        let (a, b, c) = (fit(7), fit(7), fit(8));
+        let series = &train[35];
+        let pa = a.predict(series).unwrap();
+        assert_eq!(pa, b.predict(series).unwrap());
+        assert_eq!(a.granger_scores(), b.granger_scores());
+        assert_eq!(a.report(), b.report());
+        assert_ne!(pa, c.predict(series).unwrap());
+        // Predictions line up with predict_next and residuals.
+        assert_eq!(pa.len(), series.len() - 1);
+        assert_eq!(a.predict_next(&series[..10]).unwrap(), pa[9]);
+        let r = a.residuals(series).unwrap();
+        for j in 0..4 {
+            assert_eq!(r[9][j], series[10][j] - pa[9][j]);
+        }
+        // Save and load: identical predictions, scores and statistics.
+        let dir = tempfile::tempdir().unwrap();
+        a.save(dir.path(), "gvar").unwrap();
+        let back = Gvar::load(dir.path(), "gvar").unwrap();
+        assert_eq!(back.predict(series).unwrap(), pa);
+        assert_eq!(back.granger_scores(), a.granger_scores());
+        assert_eq!(back.reversed_scores(), a.reversed_scores());
+        assert_eq!(back.stability(), a.stability());
+        assert_eq!((back.mean(), back.std()), (a.mean(), a.std()));
+        assert!(Gvar::load(dir.path(), "other").is_err());
+    }
+
+    #[test]
+    fn differentiable_forward_matches_predictions() {
+        let train = linear_train(20, 4);
+        let mut cfg = small_config();
+        cfg.stability = false;
+        let g = cfg
+            .fit(&train, &[], &mut seed::rng(1), &mut NoObserver)
+            .unwrap();
+        assert!(g.stability().is_none() && g.reversed_scores().is_none());
+        let ad = remedy_nn::autodiff(&remedy_nn::cpu());
+        let net = g.net_on(&ad);
+        let s = &train[0];
+        let z = g.normalize(&s[3..4]).unwrap();
+        let x: Vec<f32> = z[0].iter().map(|v| *v as f32).collect();
+        let leaf = tensor::from_flat(x, 1, 4, &ad).require_grad();
+        let lagged = leaf.clone().reshape([1, 1, 4]);
+        let pred = net.forward(lagged.clone());
+        let zp: Vec<f64> = tensor::to_flat(pred.clone())
+            .into_iter()
+            .map(f64::from)
+            .collect();
+        let want = g.predict_next(&s[..4]).unwrap();
+        for (a, b) in g.denormalize(&[zp])[0].iter().zip(&want) {
+            assert!((a - b).abs() < 1e-5, "{a} {b}");
+        }
+        // Gradients reach the input (the recourse network trains through this).
+        let grads = pred.sum().backward();
+        let gx = leaf.grad(&grads).unwrap();
+        assert!(tensor::to_flat(gx).iter().any(|v| *v != 0.0));
+        let graph = g
+            .granger_graph(&["x", "w", "y", "z"].map(String::from), 0.1)
+            .unwrap();
+        assert_eq!(graph.names().len(), 4);
+    }
+
+    #[test]
+    fn bad_input_is_refused() {
+        let cfg = small_config();
+        let fit = |s: &[Vec<Vec<f64>>]| cfg.fit(s, &[], &mut seed::rng(1), &mut NoObserver);
+        let ok = linear_train(3, 1);
+        let e = fit(&[vec![vec![0.0; 4]]]).unwrap_err().to_string();
+        assert!(e.contains("at least 2"), "{e}");
+        let mut nan = ok.clone();
+        nan[1][5][2] = f64::NAN;
+        assert!(fit(&nan).unwrap_err().to_string().contains("not finite"));
+        let mut ragged = ok.clone();
+        ragged[2][7].push(1.0);
+        assert!(fit(&ragged).unwrap_err().to_string().contains("variables"));
+        assert!(fit(&[]).is_err());
+        let e = cfg
+            .fit(
+                &ok,
+                &[vec![vec![0.0; 3]; 5]],
+                &mut seed::rng(1),
+                &mut NoObserver,
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("validation"), "{e}");
+        let mut bad = cfg.clone();
+        bad.lags = 0;
+        assert!(
+            bad.fit(&ok, &[], &mut seed::rng(1), &mut NoObserver)
+                .is_err()
+        );
+        let mut bad = cfg.clone();
+        bad.lambda = f64::NAN;
+        assert!(bad.validate().is_err());
+        let mut c = cfg.clone();
+        c.stability = false;
+        let g = c.fit(&ok, &[], &mut seed::rng(1), &mut NoObserver).unwrap();
+        assert!(
+            g.predict_next(&[])
+                .unwrap_err()
+                .to_string()
+                .contains("at least 1")
+        );
+        assert!(g.predict_next(&[vec![0.0; 3]]).is_err());
+        assert!(g.predict(&[vec![0.0; 4]]).is_err());
+        assert!(g.residuals(&[vec![0.0; 4], vec![f64::NAN; 4]]).is_err());
+        assert!(g.normalize(&[vec![f64::INFINITY; 4]]).is_err());
+    }
+
+    #[test]
+    fn auroc_is_exact_with_ties() {
+        let names: Vec<String> = ["a", "b"].map(String::from).to_vec();
+        let g = GrangerGraph::new(names, vec![vec![true, true], vec![false, true]]).unwrap();
+        // Off-diagonal: positive (0,1), negative (1,0).
+        let s = vec![vec![0.0, 0.9], vec![0.1, 0.0]];
+        assert_eq!(granger_auroc(&s, &g, false).unwrap(), 1.0);
+        let s = vec![vec![0.0, 0.1], vec![0.9, 0.0]];
+        assert_eq!(granger_auroc(&s, &g, false).unwrap(), 0.0);
+        let s = vec![vec![0.5, 0.5], vec![0.5, 0.5]];
+        assert_eq!(granger_auroc(&s, &g, true).unwrap(), 0.5);
+        // With self-loops: positives 0.3, 0.9, 0.2 against the negative 0.25 → 2/3.
+        let s = vec![vec![0.3, 0.9], vec![0.25, 0.2]];
+        assert!((granger_auroc(&s, &g, true).unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert!(granger_auroc(&[vec![0.0]], &g, true).is_err());
+        let full = GrangerGraph::new(vec!["a".into()], vec![vec![true]]).unwrap();
+        assert!(granger_auroc(&[vec![1.0]], &full, true).is_err());
+    }
+
+    #[test]
+    fn stability_picks_the_agreeing_quantile() {
+        // Three variables, edges 0→1 and 1→2 plus self-loops; the weak entries are ordered
+        // differently in the two runs, so they agree only once all weak entries are cut (and
+        // the strong ones are tied, so a higher cut leaves ≤ d edges).
+        let f = vec![
+            vec![0.9, 0.05, 0.02],
+            vec![0.8, 0.9, 0.03],
+            vec![0.01, 0.8, 0.9],
+        ];
+        let r = vec![
+            vec![0.9, 0.01, 0.05],
+            vec![0.8, 0.9, 0.02],
+            vec![0.03, 0.8, 0.9],
+        ];
+        let st = stability_threshold(&f, &r, 20);
+        assert!(st.agreement.iter().all(|a| *a <= 1.0));
+        assert!(st.agreement[2] < 1.0, "{st:?}");
+        assert_eq!(st.agreement.len(), 20);
+        let want = [
+            [true, false, false],
+            [true, true, false],
+            [false, true, true],
+        ];
+        for i in 0..3 {
+            for j in 0..3 {
+                assert_eq!(st.adjacency[i][j], want[i][j], "{st:?}");
+            }
+        }
+        assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.5), 2.5);
+        // Identical runs agree at every feasible ξ: the tie goes to the sparsest graph.
+        let st = stability_threshold(&f, &f, 20);
+        let edges = st.adjacency.iter().flatten().filter(|b| **b).count();
+        assert_eq!(edges, 5, "{st:?}");
     }
 }

@@ -393,6 +393,7 @@ pub(crate) fn population_stats(series: &[Vec<Vec<f64>>], d: usize) -> (Vec<f64>,
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)]
 mod tests {
     use super::*;
     use rand::Rng;
@@ -496,6 +497,28 @@ mod tests {
         // A VAR(1) simulation is not given lag 2.
         let one = simulate(&[0.0, 0.0], &a[..1], 60, 100, 6);
         assert_eq!(VarConfig::aic(4).fit(&one).unwrap().lag(), 1);
+    }
+
+    #[test]
+    fn linear_benchmark_granger_auroc() {
+        use remedy_data::timeseries::{self, AnomalyType, TsBenchmark, TsConfig};
+        let data = timeseries::generate(
+            TsBenchmark::Linear,
+            &TsConfig::new(1000, 0, AnomalyType::Point),
+            &mut seed::rng(42),
+        );
+        let var = VarConfig::aic(3).fit(data.train()).unwrap();
+        assert_eq!(var.lag(), 1, "AIC {:?}", var.aic());
+        let s = var.granger_scores();
+        let auroc = crate::gvar::granger_auroc(&s, data.graph(), false).unwrap();
+        assert_eq!(auroc, 1.0, "{s:?}");
+        let truth = data.coefficients().unwrap();
+        for i in 0..4 {
+            for j in 0..4 {
+                let got = var.coefficients()[0][i][j];
+                assert!((got - truth[i][j]).abs() < 0.03, "A[{i}][{j}] = {got}");
+            }
+        }
     }
 
     #[test]
