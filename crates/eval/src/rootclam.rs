@@ -412,7 +412,7 @@ fn run_sweep<S: Scm>(
             for pi in [0.05, 0.1, 0.125, 0.15, 0.2, 0.25] {
                 let q = NoiseQuantileConfig {
                     pi,
-                    ..quantile.clone()
+                    ..*quantile
                 };
                 let locator = q.fit(locating_model, &split.train, &setup.candidates)?;
                 let fill = |sets: Vec<Vec<usize>>| -> Vec<Vec<usize>> {
@@ -542,7 +542,7 @@ fn amortised<S: Scm>(
     let score = move |xc: Tensor<2>| scorer(xc * a.clone() + b.clone());
     let offsets = enc.offsets();
     let naive = additive_counterfactual(&offsets, width, &device);
-    let rootclam = vaca_counterfactual(&s.vaca, &s.candidates, &device);
+    let rootclam = vaca_counterfactual(s.vaca, &s.candidates, &device);
     let cf: &dyn Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> =
         if propagate { &rootclam } else { &naive };
     // 10% of the training anomalies select the epoch (the reference holds out 8%).
@@ -599,7 +599,7 @@ fn per_row<S: Scm>(s: &Setup<'_, S>, config: &MitigationConfig) -> Result<Method
     let (a, b) = recode(enc, s.detector.input_encoder(), &device)?;
     let scorer = s.detector.scorer(&device);
     let score = move |xc: Tensor<2>| scorer(xc * a.clone() + b.clone());
-    let cf = vaca_counterfactual(&s.vaca, &s.candidates, &device);
+    let cf = vaca_counterfactual(s.vaca, &s.candidates, &device);
     let theta = optimise_actions(config, problem, 300, 5e-2, &cf, &score, &device)?;
     evaluate(s, &theta, true, start)
 }

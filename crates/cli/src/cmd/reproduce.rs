@@ -239,6 +239,12 @@ fn table(r: &DetectionReport) -> String {
             st.f1, st.auroc, st.auprc
         ));
     }
+    if let Some(m) = r.reference_set {
+        s.push_str(&format!(
+            "reference's set  {:.3}   {:.3}   {:.3}   (first group only, as the reference evaluates)\n",
+            m.f1, m.auroc, m.auprc
+        ));
+    }
     if let Some(p) = r.paper {
         s.push_str(&format!(
             "paper            {:.3}   {:.3}   {:.3}   (RootCLAM Table 2)\n",
