@@ -40,6 +40,18 @@ pub enum Command {
     Bench(BenchArgs),
     /// A tour on built-in data: generate Loan and Adult, show exact counterfactuals.
     Demo(DemoArgs),
+    /// Train a model on your normal data and causal graph: an anomaly detector, a causal model
+    /// and the root-cause reference, written to a model directory.
+    Fit(FitArgs),
+    /// Score rows with a fitted model: per row its anomaly score, the threshold and whether it
+    /// is an anomaly.
+    Detect(DetectArgs),
+    /// Explain anomalous rows: their root-cause features and a score per actionable feature
+    /// (higher = more likely a root cause).
+    Explain(ExplainArgs),
+    /// Recommend, for each anomalous row, the cheapest action on its root-cause features that
+    /// makes it normal again, with the resulting (counterfactual) row.
+    Recommend(RecommendArgs),
 }
 
 /// Benchmark datasets.
@@ -320,4 +332,100 @@ pub struct BenchArgs {
     /// Seed of the Loan data (as `remedy generate loan --seed`).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+}
+
+/// Causal models for `remedy fit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CausalArg {
+    /// Additive-noise model: one small network per node on its parents (fast, exact abduction).
+    Anm,
+    /// VACA, a variational graph autoencoder (slower; multi-dimensional noise per node).
+    Vaca,
+}
+
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    /// Normal training rows (CSV or Parquet). Columns that are not graph nodes (labels, ids)
+    /// are ignored with a warning.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// The causal graph over the features: DOT, edge-list CSV `source,target`, or JSON. Every
+    /// node must be a column of the data.
+    #[arg(long)]
+    pub graph: PathBuf,
+    /// Feature schema (TOML): types, which features are actionable, costs and bounds. Without
+    /// it, numeric columns are continuous and actionable with cost = their sd, 0/1 columns
+    /// binary and text columns categorical (neither actionable).
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// Anomaly detector.
+    #[arg(long, value_enum, default_value_t = TabularDetectorArg::Ae)]
+    pub detector: TabularDetectorArg,
+    /// Causal model used to find root causes and propagate actions.
+    #[arg(long, value_enum, default_value_t = CausalArg::Anm)]
+    pub causal: CausalArg,
+    /// Random seed; the same seed and data give the same model.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Cap the training epochs of every network (faster, possibly less accurate).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Tail probability π of the root-cause rule: a feature is a root cause when its noise is
+    /// below the π or above the 1 − π quantile of the normal rows.
+    #[arg(long, default_value_t = 0.125)]
+    pub pi: f64,
+    /// Model directory to create. An existing non-empty directory is refused unless --force.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace the model files in an existing directory (other files are left alone).
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Where a fitted model is applied and how results are written.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Model directory written by `remedy fit`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Rows to examine (CSV or Parquet with the model's feature columns; others are ignored).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file instead of stdout.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// Explain every row, not only the anomalous ones.
+    #[arg(long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// Seed of the search (default: the model's seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Weight λ of the action cost ‖c ⊙ θ/sd‖₂ against the detector score (in units of the
+    /// threshold); larger values prefer cheaper actions over a lower score (default 0.05).
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// Aim for a score below α × threshold; α < 1 leaves a margin (default 0.9).
+    #[arg(long)]
+    pub alpha: Option<f64>,
 }

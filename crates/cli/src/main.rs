@@ -36,6 +36,10 @@ fn main() -> ExitCode {
         Command::Reproduce(a) => cmd::reproduce::run(&a),
         Command::Bench(a) => cmd::bench::run(&a),
         Command::Demo(a) => cmd::demo::run(&a),
+        Command::Fit(a) => cmd::fit::run(&a),
+        Command::Detect(a) => cmd::detect::run(&a),
+        Command::Explain(a) => cmd::explain::run(&a),
+        Command::Recommend(a) => cmd::recommend::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

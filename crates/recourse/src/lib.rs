@@ -8,3 +8,9 @@ pub use mitigation::{MitigationConfig, MitigationNet, MitigationProblem};
 pub mod cchvae;
 
 pub use cchvae::{Cchvae, CchvaeConfig, Detector};
+
+pub mod search;
+
+pub use search::{
+    FeatureCosts, RecommendConfig, Recommendation, RowScore, recommend, recommend_from,
+};

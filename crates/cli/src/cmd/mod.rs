@@ -2,7 +2,11 @@
 
 pub mod bench;
 pub mod demo;
+pub mod detect;
+pub mod explain;
+pub mod fit;
 pub mod generate;
 pub mod graph;
+pub mod recommend;
 pub mod reproduce;
 pub mod scm;

@@ -1,0 +1,123 @@
+//! The tabular user workflow behind `remedy fit`, `detect`, `explain` and `recommend`: from a
+//! table of normal rows, a causal graph and an optional schema, [`fit`] trains an anomaly
+//! detector, a causal model and the root-cause reference; [`Fitted::save`]/[`Fitted::load`]
+//! keep them in a model directory; [`Fitted::detect`], [`Fitted::explain`] and
+//! [`Fitted::recommend`] answer, for new rows, *is it anomalous*, *why* (root-cause features)
+//! and *what to do* (the cheapest action on those features that makes the row normal again,
+//! propagated through the graph). Library code never prints: progress goes to the
+//! [`remedy_nn::Observer`] passed in, diagnostics to `tracing`.
+
+pub mod data;
+pub mod model;
+pub mod ops;
+
+pub use model::{CausalKind, DetectorKind, FitConfig, Fitted, Manifest, fit};
+pub use ops::{DetectRow, ExplainRow, RecommendRow, detect_table, explain_table, recommend_table};
+pub use remedy_recourse::RecommendConfig;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+    use remedy_core::{Column, Dag, Table, seed};
+    use remedy_nn::NoObserver;
+
+    /// Normal rows of X0 → X1 → X2 → X3, unit coefficients, N(0, 1) noise (Box–Muller).
+    fn chain_table(n: usize, s: u64) -> Table {
+        let mut rng = seed::rng(s);
+        let mut cols: Vec<Vec<f64>> = (0..4).map(|_| Vec::with_capacity(n)).collect();
+        for _ in 0..n {
+            let mut prev = 0.0;
+            for c in cols.iter_mut() {
+                let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random());
+                let e = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+                prev += e;
+                c.push(prev);
+            }
+        }
+        Table::new(
+            cols.into_iter()
+                .enumerate()
+                .map(|(i, c)| (format!("X{i}"), Column::Num(c)))
+                .collect(),
+        )
+        .unwrap()
+    }
+
+    fn chain_dag() -> Dag {
+        Dag::from_edges(&[("X2", "X3"), ("X0", "X1"), ("X1", "X2")]).unwrap()
+    }
+
+    #[test]
+    fn fit_save_load_explain_on_the_chain() {
+        let config = FitConfig {
+            epochs: Some(30),
+            seed: 3,
+            ..FitConfig::default()
+        };
+        let fitted = fit(
+            &chain_table(1500, 1),
+            &chain_dag(),
+            None,
+            &config,
+            &mut NoObserver,
+        )
+        .unwrap();
+        assert_eq!(fitted.features(), vec!["X0", "X1", "X2", "X3"]);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("model");
+        fitted.save(&out, false).unwrap();
+        let e = fitted.save(&out, false).unwrap_err().to_string();
+        assert!(e.contains("--force"), "{e}");
+        fitted.save(&out, true).unwrap();
+        let loaded = Fitted::load(&out).unwrap();
+        let rows = Table::from_rows(
+            &["X0", "X1", "X2", "X3"].map(String::from),
+            &[
+                vec![0.0, 10.0, 10.0, 10.0],
+                vec![10.0, 10.0, 10.0, 20.0],
+                vec![0.0; 4],
+            ],
+        )
+        .unwrap();
+        let d = loaded.detect(&rows).unwrap();
+        assert_eq!(
+            d.iter().map(|r| r.is_anomaly).collect::<Vec<_>>(),
+            [true, true, false]
+        );
+        let a = fitted.detect(&rows).unwrap();
+        assert_eq!(a, d, "loading gives the same scores");
+        let ex = loaded.explain(&rows, false).unwrap();
+        assert_eq!(ex.len(), 2);
+        assert_eq!(ex[0].root_causes, ["X1"]);
+        assert_eq!(ex[1].root_causes, ["X0", "X3"]);
+        let rec = loaded
+            .recommend(&rows, &RecommendConfig::default(), None)
+            .unwrap();
+        assert!(rec.iter().all(|r| r.flips), "{rec:?}");
+        assert_eq!(rec[0].action[0], 0.0);
+        assert!(rec[0].action[1] < -5.0, "{rec:?}");
+        let t = recommend_table(&loaded, &rec).unwrap();
+        assert!(t.has("action_X1") && t.has("cf_X3") && t.has("flips"));
+    }
+
+    #[test]
+    fn corrupt_or_foreign_model_directories_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = Fitted::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("remedy.json") && e.contains("remedy fit"), "{e}");
+        std::fs::write(
+            dir.path().join("remedy.json"),
+            r#"{"format":"remedy-model","format_version":99}"#,
+        )
+        .unwrap();
+        let e = Fitted::load(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("version 99"), "{e}");
+        std::fs::write(dir.path().join("remedy.json"), "{\"format\":\"remedy-mo").unwrap();
+        let e = Fitted::load(dir.path()).unwrap_err();
+        assert!(
+            e.is_bad_input() && e.to_string().contains("remedy.json"),
+            "{e}"
+        );
+    }
+}

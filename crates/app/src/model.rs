@@ -1,0 +1,587 @@
+//! Fitting the three components (detector, causal model, root-cause reference) on normal data,
+//! and the model directory they live in:
+//!
+//! ```text
+//! MODEL_DIR/
+//!   remedy.json            manifest: format and version, schema, graph, kinds, π, seed,
+//!                          feature sds, the fitted noise reference, the component files
+//!   detector.json          detector manifest (config, encoder, threshold, SHA-256 of weights)
+//!   detector.safetensors   detector weights
+//!   causal.json            causal-model manifest
+//!   causal.safetensors     causal-model weights
+//! ```
+//!
+//! Every file is written atomically, `remedy.json` last, so an interrupted save leaves a
+//! directory that [`Fitted::load`] refuses rather than a half-written model. Loading checks the
+//! format version, the components' checksums and that schema, graph and components agree.
+
+use std::path::Path;
+
+use rand::Rng;
+use rand::seq::SliceRandom;
+use remedy_causal::{AnmConfig, VacaConfig};
+use remedy_core::dag::DagJson;
+use remedy_core::io::write_atomic;
+use remedy_core::schema::sample_sd;
+use remedy_core::traits::CausalModel;
+use remedy_core::{Dag, Error, Result, Schema, Table, seed};
+use remedy_detect::{AnomalyDetector, Autoencoder, AutoencoderConfig, DeepSvdd, DeepSvddConfig};
+use remedy_nn::{Observer, TrainConfig};
+use remedy_rootcause::{NoiseReference, ReferenceFit};
+use serde::{Deserialize, Serialize};
+
+use crate::data;
+
+/// What `remedy.json` says it is.
+pub const FORMAT: &str = "remedy-model";
+/// Version of the model directory layout this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// The manifest's file name.
+pub const MANIFEST_FILE: &str = "remedy.json";
+/// Base name of the detector's files.
+const DETECTOR: &str = "detector";
+/// Base name of the causal model's files.
+const CAUSAL: &str = "causal";
+
+/// Which anomaly detector to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DetectorKind {
+    /// Denoising autoencoder; score = squared reconstruction error.
+    Ae,
+    /// Deep SVDD; score = distance to the centre.
+    Deepsvdd,
+}
+
+/// Which causal model to train.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CausalKind {
+    /// Additive-noise model: one regressor per node, exact abduction.
+    Anm,
+    /// VACA, the variational causal graph autoencoder.
+    Vaca,
+}
+
+/// Settings of [`fit`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitConfig {
+    pub detector: DetectorKind,
+    pub causal: CausalKind,
+    /// Seed of every random choice (split, initialisation, batches).
+    pub seed: u64,
+    /// Caps the epochs of every network (default: each component's own maximum, with early
+    /// stopping).
+    pub epochs: Option<usize>,
+    /// Tail probability π of the root-cause rule (a feature is a root cause when its noise's
+    /// CDF is below π or above 1 − π on the normal rows).
+    pub pi: f64,
+    /// Share of the training rows held out for early stopping.
+    pub valid_fraction: f64,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            detector: DetectorKind::Ae,
+            causal: CausalKind::Anm,
+            seed: 0,
+            epochs: None,
+            pi: 0.125,
+            valid_fraction: 0.2,
+        }
+    }
+}
+
+/// The two files of one component.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ComponentFiles {
+    pub manifest: String,
+    pub weights: String,
+}
+
+impl ComponentFiles {
+    fn named(name: &str) -> Self {
+        ComponentFiles {
+            manifest: format!("{name}.json"),
+            weights: format!("{name}.safetensors"),
+        }
+    }
+}
+
+/// The component files of a model directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Files {
+    pub detector: ComponentFiles,
+    pub causal: ComponentFiles,
+}
+
+/// `remedy.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`FORMAT`].
+    pub format: String,
+    pub format_version: u32,
+    /// The remedy version that wrote the model.
+    pub remedy_version: String,
+    pub schema: Schema,
+    /// The graph, nodes in the schema's order.
+    pub graph: DagJson,
+    pub detector: DetectorKind,
+    pub causal: CausalKind,
+    pub seed: u64,
+    pub pi: f64,
+    /// Training sd of each feature (schema order): the unit of actions in the search.
+    pub feature_sd: Vec<f64>,
+    /// Root-cause candidates: the schema's actionable features.
+    pub candidates: Vec<String>,
+    /// Per-candidate reference of the normal rows' abducted noise.
+    pub noise_reference: NoiseReference,
+    /// Median of each node's abducted noise on the normal rows, when every node has one noise
+    /// value (additive-noise models): the search for an action starts by moving the root
+    /// causes' noise back to it.
+    #[serde(default)]
+    pub noise_median: Option<Vec<f64>>,
+    /// Rows the components were trained and validated on.
+    pub train_rows: usize,
+    pub valid_rows: usize,
+    /// Data columns that were not graph nodes and were ignored.
+    pub ignored_columns: Vec<String>,
+    pub files: Files,
+}
+
+/// A fitted model: the manifest and the loaded components.
+pub struct Fitted {
+    pub manifest: Manifest,
+    pub(crate) dag: Dag,
+    pub(crate) detector: Box<dyn AnomalyDetector>,
+    pub(crate) causal: Box<dyn CausalModel>,
+    /// The components as fitted, to save (absent after loading).
+    parts: Option<Parts>,
+}
+
+/// Writes one component into a directory.
+type SaveFn = Box<dyn Fn(&Path) -> Result<()>>;
+
+/// What [`Fitted::save`] writes.
+struct Parts {
+    save_detector: SaveFn,
+    save_causal: SaveFn,
+}
+
+impl std::fmt::Debug for Fitted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fitted")
+            .field("manifest", &self.manifest)
+            .finish_non_exhaustive()
+    }
+}
+
+fn cap(train: &mut TrainConfig, epochs: Option<usize>) {
+    if let Some(e) = epochs {
+        train.epochs = e.max(1);
+        train.min_epochs = train.min_epochs.min(train.epochs);
+    }
+}
+
+/// Trains the detector, the causal model and the root-cause reference on the normal rows of
+/// `train`. The features are the graph's nodes (see [`data::resolve`]); without a schema one is
+/// inferred. Progress goes to `observer`.
+pub fn fit(
+    train: &Table,
+    dag: &Dag,
+    schema: Option<&Schema>,
+    config: &FitConfig,
+    observer: &mut dyn Observer,
+) -> Result<Fitted> {
+    if !(config.pi > 0.0 && config.pi < 0.5) {
+        return Err(Error::invalid(format!(
+            "--pi must lie in (0, 0.5), got {}",
+            config.pi
+        )));
+    }
+    if !(config.valid_fraction >= 0.0 && config.valid_fraction < 1.0) {
+        return Err(Error::invalid(format!(
+            "the validation fraction must lie in [0, 1), got {}",
+            config.valid_fraction
+        )));
+    }
+    let features = data::resolve(train, dag, schema)?;
+    let schema = features.schema;
+    let dag = features.dag;
+    let rows = data::rows(train, &schema)?;
+    if rows.len() < 10 {
+        return Err(Error::invalid(format!(
+            "{}: {} training rows; fitting needs at least 10 normal rows",
+            train.source(),
+            rows.len()
+        )));
+    }
+    let candidates: Vec<usize> = (0..schema.features.len())
+        .filter(|&j| schema.features[j].actionable)
+        .collect();
+    if candidates.is_empty() {
+        return Err(Error::invalid(
+            "no feature is actionable: mark the features a user can act on with \
+             `actionable = true` in the schema",
+        ));
+    }
+    let mut idx: Vec<usize> = (0..rows.len()).collect();
+    idx.shuffle(&mut seed::child(config.seed, "split"));
+    let n_valid = ((rows.len() as f64) * config.valid_fraction).round() as usize;
+    let (vi, ti) = idx.split_at(n_valid);
+    let pick = |ix: &[usize]| -> Vec<Vec<f64>> {
+        let mut ix = ix.to_vec();
+        ix.sort_unstable();
+        ix.iter().map(|&i| rows[i].clone()).collect()
+    };
+    let (tr, va) = (pick(ti), pick(vi));
+    let feature_sd: Vec<f64> = (0..schema.features.len())
+        .map(|j| sample_sd(&tr.iter().map(|r| r[j]).collect::<Vec<_>>()))
+        .collect();
+
+    let mut drng = seed::child(config.seed, "detector");
+    let (detector, save_detector): (Box<dyn AnomalyDetector>, SaveFn) = match config.detector {
+        DetectorKind::Ae => {
+            let mut c = AutoencoderConfig::default();
+            cap(&mut c.train, config.epochs);
+            let m = std::rc::Rc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
+            let s = m.clone();
+            (
+                Box::new(RcDetector(m)),
+                Box::new(move |d: &Path| s.save(d, DETECTOR)),
+            )
+        }
+        DetectorKind::Deepsvdd => {
+            let mut c = DeepSvddConfig::default();
+            cap(&mut c.train, config.epochs);
+            let m = std::rc::Rc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
+            let s = m.clone();
+            (
+                Box::new(RcDetector(m)),
+                Box::new(move |d: &Path| s.save(d, DETECTOR)),
+            )
+        }
+    };
+    let mut crng = seed::child(config.seed, "causal");
+    let (causal, save_causal): (Box<dyn CausalModel>, SaveFn) = match config.causal {
+        CausalKind::Anm => {
+            let mut c = AnmConfig::default();
+            cap(&mut c.train, config.epochs);
+            let m = std::rc::Rc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
+            let s = m.clone();
+            (
+                Box::new(RcCausal(m)),
+                Box::new(move |d: &Path| s.save(d, CAUSAL)),
+            )
+        }
+        CausalKind::Vaca => {
+            let mut c = VacaConfig::default();
+            cap(&mut c.train, config.epochs);
+            let m = std::rc::Rc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
+            let s = m.clone();
+            (
+                Box::new(RcCausal(m)),
+                Box::new(move |d: &Path| s.save(d, CAUSAL)),
+            )
+        }
+    };
+    let noise = causal.abduct_batch(&tr)?;
+    let noise_reference = NoiseReference::fit_blocks(
+        &noise,
+        &causal.noise_dims(),
+        &candidates,
+        ReferenceFit::Empirical,
+        1e-6,
+    )?;
+    let noise_median = causal.noise_dims().iter().all(|&k| k == 1).then(|| {
+        (0..dag.len())
+            .map(|j| {
+                let mut v: Vec<f64> = noise.iter().map(|u| u[j]).collect();
+                v.sort_by(f64::total_cmp);
+                let m = v.len() / 2;
+                if v.len().is_multiple_of(2) {
+                    0.5 * (v[m - 1] + v[m])
+                } else {
+                    v[m]
+                }
+            })
+            .collect()
+    });
+    tracing::info!(
+        train = tr.len(),
+        valid = va.len(),
+        threshold = detector.threshold(),
+        "fitted detector, causal model and root-cause reference"
+    );
+    let manifest = Manifest {
+        format: FORMAT.to_string(),
+        format_version: FORMAT_VERSION,
+        remedy_version: env!("CARGO_PKG_VERSION").to_string(),
+        graph: dag.to_json(),
+        candidates: candidates
+            .iter()
+            .map(|&j| schema.features[j].name.clone())
+            .collect(),
+        schema,
+        detector: config.detector,
+        causal: config.causal,
+        seed: config.seed,
+        pi: config.pi,
+        feature_sd,
+        noise_reference,
+        noise_median,
+        train_rows: tr.len(),
+        valid_rows: va.len(),
+        ignored_columns: features.ignored_columns,
+        files: Files {
+            detector: ComponentFiles::named(DETECTOR),
+            causal: ComponentFiles::named(CAUSAL),
+        },
+    };
+    Ok(Fitted {
+        manifest,
+        dag,
+        detector,
+        causal,
+        parts: Some(Parts {
+            save_detector,
+            save_causal,
+        }),
+    })
+}
+
+/// A shared detector, so that the fitted value is both used and saved.
+struct RcDetector<D>(std::rc::Rc<D>);
+
+impl<D: AnomalyDetector> AnomalyDetector for RcDetector<D> {
+    fn score(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+        self.0.score(rows)
+    }
+    fn threshold(&self) -> f64 {
+        self.0.threshold()
+    }
+}
+
+/// A shared causal model.
+struct RcCausal<M>(std::rc::Rc<M>);
+
+impl<M: CausalModel> CausalModel for RcCausal<M> {
+    fn node_names(&self) -> &[String] {
+        self.0.node_names()
+    }
+    fn noise_dims(&self) -> Vec<usize> {
+        self.0.noise_dims()
+    }
+    fn abduct_batch(&self, xs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        self.0.abduct_batch(xs)
+    }
+    fn predict_batch(&self, us: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        self.0.predict_batch(us)
+    }
+    fn counterfactual_batch(
+        &self,
+        xs: &[Vec<f64>],
+        interventions: &[remedy_core::Intervention],
+    ) -> Result<Vec<Vec<f64>>> {
+        self.0.counterfactual_batch(xs, interventions)
+    }
+    fn abduct(&self, x: &[f64]) -> Result<Vec<f64>> {
+        self.0.abduct(x)
+    }
+    fn predict(&self, u: &[f64]) -> Result<Vec<f64>> {
+        self.0.predict(u)
+    }
+    fn counterfactual(&self, x: &[f64], i: &remedy_core::Intervention) -> Result<Vec<f64>> {
+        self.0.counterfactual(x, i)
+    }
+    fn counterfactual_from_noise(
+        &self,
+        u: &[f64],
+        i: &remedy_core::Intervention,
+    ) -> Result<Vec<f64>> {
+        self.0.counterfactual_from_noise(u, i)
+    }
+}
+
+/// True when `dir` exists and holds at least one entry.
+fn non_empty(dir: &Path) -> Result<bool> {
+    match std::fs::read_dir(dir) {
+        Ok(mut it) => Ok(it.next().is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::NotADirectory => Err(Error::invalid(format!(
+            "{}: exists and is not a directory; choose another --out",
+            dir.display()
+        ))),
+        Err(e) => Err(Error::io(dir, e)),
+    }
+}
+
+/// Fails when `dir` exists and is not empty and `force` is not set (or is not a directory):
+/// call it before a long fit so that the refusal comes first.
+pub fn check_output_dir(dir: &Path, force: bool) -> Result<()> {
+    if non_empty(dir)? && !force {
+        return Err(Error::invalid(format!(
+            "{}: directory exists and is not empty; choose another --out or pass --force \
+             to replace the model files in it",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+impl Fitted {
+    /// The detector's threshold τ.
+    pub fn threshold(&self) -> f64 {
+        self.detector.threshold()
+    }
+
+    /// The graph (nodes in the schema's order).
+    pub fn dag(&self) -> &Dag {
+        &self.dag
+    }
+
+    /// Writes the model directory. Refuses an existing non-empty `dir` unless `force`; with
+    /// `force` only the model's own files are replaced (the old manifest is removed first, so
+    /// an interrupted save cannot leave an old manifest over new components). Files other than
+    /// the model's are never touched.
+    pub fn save(&self, dir: &Path, force: bool) -> Result<()> {
+        let parts = self.parts.as_ref().ok_or_else(|| {
+            Error::invalid("this model was loaded from disk; it is already saved")
+        })?;
+        check_output_dir(dir, force)?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let manifest_path = dir.join(MANIFEST_FILE);
+        match std::fs::remove_file(&manifest_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(&manifest_path, e)),
+        }
+        (parts.save_detector)(dir)?;
+        (parts.save_causal)(dir)?;
+        let mut json = serde_json::to_vec_pretty(&self.manifest)
+            .map_err(|e| Error::invalid(format!("model manifest: {e}")))?;
+        json.push(b'\n');
+        write_atomic(&manifest_path, &json)
+    }
+
+    /// Reads a model directory written by [`Fitted::save`]. A missing or corrupt manifest, a
+    /// format version this build does not read, a component whose checksum does not match, or
+    /// components that disagree with the schema are refused with an error naming the file.
+    pub fn load(dir: &Path) -> Result<Fitted> {
+        let path = dir.join(MANIFEST_FILE);
+        let file = path.display().to_string();
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::format(
+                    &file,
+                    format!(
+                        "not found: {} is not a Remedy model directory (create one with \
+                         `remedy fit`)",
+                        dir.display()
+                    ),
+                ));
+            }
+            Err(e) => return Err(Error::io(&path, e)),
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::format(
+                &file,
+                format!("not a valid model manifest ({e}); refit the model"),
+            )
+        })?;
+        if value.get("format").and_then(|v| v.as_str()) != Some(FORMAT) {
+            return Err(Error::format(&file, "not a Remedy model manifest"));
+        }
+        match value.get("format_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(FORMAT_VERSION) => {}
+            Some(v) => {
+                return Err(Error::format(
+                    &file,
+                    format!(
+                        "model format version {v}; this remedy reads version {FORMAT_VERSION} \
+                         (refit the model with this remedy{})",
+                        if v > u64::from(FORMAT_VERSION) {
+                            ", or upgrade remedy"
+                        } else {
+                            ""
+                        }
+                    ),
+                ));
+            }
+            None => return Err(Error::format(&file, "the manifest has no format_version")),
+        }
+        let manifest: Manifest = serde_json::from_value(value)
+            .map_err(|e| Error::format(&file, format!("bad model manifest: {e}")))?;
+        manifest.schema.validate()?;
+        let dag = Dag::new(&manifest.graph.nodes, &manifest.graph.edges)
+            .map_err(|e| Error::format(&file, e.to_string()))?;
+        if dag
+            .names()
+            .iter()
+            .map(String::as_str)
+            .ne(manifest.schema.names())
+        {
+            return Err(Error::format(
+                &file,
+                "the graph's nodes are not the schema's features",
+            ));
+        }
+        let detector: Box<dyn AnomalyDetector> = match manifest.detector {
+            DetectorKind::Ae => Box::new(Autoencoder::load(dir, DETECTOR)?),
+            DetectorKind::Deepsvdd => Box::new(DeepSvdd::load(dir, DETECTOR)?),
+        };
+        let causal: Box<dyn CausalModel> = match manifest.causal {
+            CausalKind::Anm => Box::new(remedy_causal::Anm::load(dir, CAUSAL)?),
+            CausalKind::Vaca => Box::new(remedy_causal::Vaca::load(dir, CAUSAL)?),
+        };
+        if causal.node_names() != dag.names() {
+            return Err(Error::format(
+                dir.join(&manifest.files.causal.manifest)
+                    .display()
+                    .to_string(),
+                format!(
+                    "the causal model's nodes ({}) are not the model's features ({})",
+                    causal.node_names().join(", "),
+                    dag.names().join(", ")
+                ),
+            ));
+        }
+        if manifest.feature_sd.len() != dag.len()
+            || manifest
+                .noise_median
+                .as_ref()
+                .is_some_and(|m| m.len() != dag.len())
+            || manifest.noise_reference.dims() != causal.noise_dims().as_slice()
+        {
+            return Err(Error::format(
+                &file,
+                "the manifest does not match its components; refit the model",
+            ));
+        }
+        Ok(Fitted {
+            manifest,
+            dag,
+            detector,
+            causal,
+            parts: None,
+        })
+    }
+
+    /// The causal model.
+    pub fn causal(&self) -> &dyn CausalModel {
+        self.causal.as_ref()
+    }
+
+    /// The detector.
+    pub fn detector(&self) -> &dyn AnomalyDetector {
+        self.detector.as_ref()
+    }
+
+    /// A generator for `stream`, derived from `seed` (the model's seed when `None`).
+    pub fn rng(&self, seed: Option<u64>, stream: &str) -> impl Rng + use<> {
+        remedy_core::seed::child(seed.unwrap_or(self.manifest.seed), stream)
+    }
+}

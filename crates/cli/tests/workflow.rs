@@ -1,0 +1,399 @@
+//! The tabular user workflow through the binary: `remedy fit` on normal data and a graph, then
+//! `detect`, `explain` and `recommend` on new rows, in every output format; bad input exits
+//! with status 2 and a message naming the problem.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn remedy() -> Command {
+    Command::cargo_bin("remedy").unwrap()
+}
+
+/// SplitMix64 and Box–Muller: seeded N(0, 1) draws without extra dependencies.
+struct Normal(u64);
+
+impl Normal {
+    fn uniform(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn draw(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+/// Normal rows of X0 → X1 → X2 → X3 with unit coefficients and N(0, 1) noise, as CSV.
+fn chain_csv(n: usize, seed: u64) -> String {
+    let mut rng = Normal(seed);
+    let mut s = String::from("X0,X1,X2,X3\n");
+    for _ in 0..n {
+        let mut x = 0.0;
+        let row: Vec<String> = (0..4)
+            .map(|_| {
+                x += rng.draw();
+                format!("{x}")
+            })
+            .collect();
+        s.push_str(&row.join(","));
+        s.push('\n');
+    }
+    s
+}
+
+/// Runs the command, expecting success; returns stdout.
+fn ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs the command, expecting exit status 2 and `needle` in the one-line error.
+fn bad(cmd: &mut Command, needle: &str) -> String {
+    let out = cmd.output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(needle), "'{needle}' not in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+fn json_rows(text: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str::<Vec<serde_json::Value>>(text).unwrap()
+}
+
+/// Fits the chain model into `dir/model` and returns its path.
+fn fit_chain(dir: &Path) -> PathBuf {
+    let train = dir.join("normal.csv");
+    std::fs::write(&train, chain_csv(2000, 7)).unwrap();
+    let edges = dir.join("edges.csv");
+    std::fs::write(&edges, "source,target\nX0,X1\nX1,X2\nX2,X3\n").unwrap();
+    let model = dir.join("model");
+    ok(remedy()
+        .args(["fit", "--epochs", "40", "--seed", "1", "--train"])
+        .arg(&train)
+        .arg("--graph")
+        .arg(&edges)
+        .arg("--out")
+        .arg(&model));
+    model
+}
+
+#[test]
+fn chain_root_causes_are_found_and_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fit_chain(dir.path());
+    for f in ["remedy.json", "detector.json", "causal.safetensors"] {
+        assert!(model.join(f).is_file(), "{f}");
+    }
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(
+        &rows,
+        "X0,X1,X2,X3\n0,10,10,10\n10,10,10,20\n0.1,0.2,-0.3,0.1\n",
+    )
+    .unwrap();
+    let detect = json_rows(&ok(remedy()
+        .args(["detect", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&rows)));
+    let flags: Vec<f64> = detect
+        .iter()
+        .map(|r| r["is_anomaly"].as_f64().unwrap())
+        .collect();
+    assert_eq!(flags, [1.0, 1.0, 0.0]);
+    let explain = json_rows(&ok(remedy()
+        .args(["explain", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&rows)));
+    assert_eq!(explain.len(), 2, "only anomalous rows: {explain:?}");
+    assert_eq!(explain[0]["root_causes"], "X1");
+    assert_eq!(explain[1]["root_causes"], "X0|X3");
+    assert!(explain[0]["score_X1"].as_f64().unwrap() > explain[0]["score_X2"].as_f64().unwrap());
+    let recommend = json_rows(&ok(remedy()
+        .args(["recommend", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&rows)));
+    assert_eq!(recommend.len(), 2);
+    for r in &recommend {
+        assert_eq!(r["flips"], 1.0, "{r}");
+        assert!(r["score_after"].as_f64() <= r["threshold"].as_f64(), "{r}");
+    }
+    // Row 1: act on X1 only, downwards; X0 untouched.
+    assert_eq!(recommend[0]["action_X0"], 0.0);
+    assert!(recommend[0]["action_X1"].as_f64().unwrap() < -5.0);
+    assert_eq!(recommend[0]["action_X3"], 0.0);
+    // Row 2: act on X0 and X3.
+    assert!(recommend[1]["action_X0"].as_f64().unwrap() < -5.0);
+    assert!(recommend[1]["action_X3"].as_f64().unwrap() < -5.0);
+}
+
+#[test]
+fn loan_fit_detect_explain_recommend() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("loan");
+    ok(remedy()
+        .args(["generate", "loan", "--seed", "1"])
+        .args([
+            "--train",
+            "3000",
+            "--test",
+            "200",
+            "--anomalies",
+            "100",
+            "--out",
+        ])
+        .arg(&data));
+    let model = dir.path().join("model");
+    let fit = remedy()
+        .args(["fit", "--epochs", "30", "--seed", "1", "--train"])
+        .arg(data.join("train.csv"))
+        .arg("--graph")
+        .arg(data.join("graph.dot"))
+        .arg("--schema")
+        .arg(data.join("schema.toml"))
+        .arg("--out")
+        .arg(&model)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&fit.stderr);
+    assert!(fit.status.success(), "{err}");
+    // The label column is not in the graph: ignored with a warning that names it.
+    assert!(err.contains("warning") && err.contains(": y"), "{err}");
+    let test = data.join("test.csv");
+    let run = |cmd: &str, format: &str| {
+        ok(remedy()
+            .args([cmd, "--format", format, "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&test))
+    };
+    // Every format parses and agrees on the rows.
+    let csv = run("detect", "csv");
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("row,score,threshold,is_anomaly"));
+    let csv_rows: Vec<Vec<f64>> = lines
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert_eq!(csv_rows.len(), 300);
+    let json = json_rows(&run("detect", "json"));
+    let jsonl: Vec<serde_json::Value> = run("detect", "jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(json, jsonl);
+    let table = run("detect", "table");
+    assert_eq!(table.lines().count(), 301);
+    assert!(table.starts_with("row"));
+    for (c, j) in csv_rows.iter().zip(&json) {
+        assert_eq!(c[0], j["row"].as_f64().unwrap());
+        assert_eq!(c[3], j["is_anomaly"].as_f64().unwrap());
+    }
+    let flagged: Vec<f64> = csv_rows
+        .iter()
+        .filter(|r| r[3] == 1.0)
+        .map(|r| r[0])
+        .collect();
+    assert!(flagged.len() >= 30, "{} flagged", flagged.len());
+    // Most flagged rows are among the test file's true anomalies (its `is_anomaly` column).
+    let truth: Vec<bool> = std::fs::read_to_string(&test)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(7) == Some("1"))
+        .collect();
+    assert_eq!(truth.iter().filter(|&&t| t).count(), 100);
+    let true_pos = flagged.iter().filter(|&&r| truth[r as usize - 1]).count();
+    assert!(
+        true_pos * 2 > flagged.len(),
+        "{true_pos} of {}",
+        flagged.len()
+    );
+
+    let explain = json_rows(&run("explain", "json"));
+    assert_eq!(explain.len(), flagged.len());
+    for e in &explain {
+        for f in ["score_L", "score_D", "score_I", "score_S"] {
+            assert!(e[f].as_f64().unwrap() >= 0.0, "{e}");
+        }
+        assert!(e.get("score_G").is_none(), "G is not actionable");
+    }
+    let explain_all = run("explain", "jsonl");
+    assert_eq!(explain_all.lines().count(), flagged.len());
+
+    let out = dir.path().join("rec.csv");
+    ok(remedy()
+        .args(["recommend", "--format", "csv", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&test)
+        .arg("-o")
+        .arg(&out));
+    let rec = std::fs::read_to_string(&out).unwrap();
+    let header: Vec<&str> = rec.lines().next().unwrap().split(',').collect();
+    for c in [
+        "action_L",
+        "cf_G",
+        "cf_S",
+        "score_before",
+        "score_after",
+        "flips",
+        "cost",
+    ] {
+        assert!(header.contains(&c), "{c} not in {header:?}");
+    }
+    assert!(
+        !header.contains(&"action_G"),
+        "never act on a non-actionable feature"
+    );
+    let flips_at = header.iter().position(|c| *c == "flips").unwrap();
+    let rows: Vec<Vec<&str>> = rec
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), flagged.len());
+    let flips = rows.iter().filter(|r| r[flips_at] == "1").count();
+    assert!(
+        flips * 2 > rows.len(),
+        "{flips} of {} flip\n{rec}",
+        rows.len()
+    );
+    // The same seed gives the same recommendations.
+    let again = run("recommend", "csv");
+    assert_eq!(again, rec);
+    let json = json_rows(&run("recommend", "json"));
+    assert_eq!(json.len(), rows.len());
+}
+
+#[test]
+fn bad_input_is_refused_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name);
+    std::fs::write(p("edges.csv"), "source,target\nX0,X1\nX1,X2\nX2,X3\n").unwrap();
+    let fit = |train: &Path, graph: &Path, out: &Path| {
+        let mut c = remedy();
+        c.args(["fit", "--epochs", "2", "--train"])
+            .arg(train)
+            .arg("--graph")
+            .arg(graph)
+            .arg("--out")
+            .arg(out);
+        c
+    };
+    // NaN (an empty cell) in the training data names the row and column.
+    let mut text = chain_csv(50, 1);
+    text.push_str("1,,2,3\n");
+    std::fs::write(p("nan.csv"), &text).unwrap();
+    bad(
+        &mut fit(&p("nan.csv"), &p("edges.csv"), &p("m1")),
+        "row 51, column 'X1'",
+    );
+    assert!(!p("m1").exists(), "nothing written on failure");
+    // A graph node missing from the data.
+    std::fs::write(p("small.csv"), "X0,X1,X2\n1,2,3\n").unwrap();
+    bad(&mut fit(&p("small.csv"), &p("edges.csv"), &p("m2")), "'X3'");
+    // A cyclic graph.
+    std::fs::write(
+        p("cyc.dot"),
+        "digraph { X0 -> X1; X1 -> X2; X2 -> X0; X2 -> X3 }",
+    )
+    .unwrap();
+    std::fs::write(p("train.csv"), chain_csv(200, 2)).unwrap();
+    bad(
+        &mut fit(&p("train.csv"), &p("cyc.dot"), &p("m3")),
+        "X0 -> X1 -> X2 -> X0",
+    );
+    // --out pointing at a non-empty directory without --force: refused before training, and
+    // the user's file is untouched.
+    std::fs::create_dir(p("mine")).unwrap();
+    std::fs::write(p("mine").join("notes.txt"), "keep me").unwrap();
+    bad(
+        &mut fit(&p("train.csv"), &p("edges.csv"), &p("mine")),
+        "--force",
+    );
+    assert_eq!(
+        std::fs::read_to_string(p("mine").join("notes.txt")).unwrap(),
+        "keep me"
+    );
+    // A data column not in the graph is a warning, not an error.
+    let mut extra = String::from("X0,X1,X2,X3,id\n");
+    for (i, l) in chain_csv(200, 3).lines().skip(1).enumerate() {
+        extra.push_str(&format!("{l},{i}\n"));
+    }
+    std::fs::write(p("extra.csv"), extra).unwrap();
+    let out = fit(&p("extra.csv"), &p("edges.csv"), &p("m4"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning") && err.contains("id"), "{err}");
+    let model = p("m4");
+    // With --force the model files are replaced.
+    ok(fit(&p("extra.csv"), &p("edges.csv"), &model).arg("--force"));
+    // NaN in the rows to score.
+    std::fs::write(p("rows.csv"), "X0,X1,X2,X3\n0,1,2,3\n0,NaN,2,3\n").unwrap();
+    bad(
+        remedy()
+            .args(["detect", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(p("rows.csv")),
+        "row 2, column 'X1'",
+    );
+    // A missing feature column in the rows to score.
+    bad(
+        remedy()
+            .args(["explain", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(p("small.csv")),
+        "missing column 'X3'",
+    );
+    // A truncated weights file is caught by its checksum.
+    std::fs::write(p("ok.csv"), "X0,X1,X2,X3\n0,1,2,3\n").unwrap();
+    let weights = model.join("detector.safetensors");
+    let bytes = std::fs::read(&weights).unwrap();
+    std::fs::write(&weights, &bytes[..bytes.len() / 2]).unwrap();
+    bad(
+        remedy()
+            .args(["detect", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(p("ok.csv")),
+        "detector.safetensors",
+    );
+    // A truncated manifest.
+    let manifest = model.join("remedy.json");
+    let text = std::fs::read(&manifest).unwrap();
+    std::fs::write(&manifest, &text[..text.len() / 3]).unwrap();
+    bad(
+        remedy()
+            .args(["recommend", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(p("ok.csv")),
+        "remedy.json",
+    );
+    // Not a model directory at all.
+    bad(
+        remedy()
+            .args(["detect", "--model"])
+            .arg(dir.path())
+            .arg("--data")
+            .arg(p("ok.csv")),
+        "remedy fit",
+    );
+}

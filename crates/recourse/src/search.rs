@@ -1,0 +1,634 @@
+//! Per-row recommendation by derivative-free search: for each anomalous row, the action θ on its
+//! (actionable) root-cause features that minimises
+//! `max(g(x(θ)) − α·τ, 0)/τ + λ‖c ⊙ θ/sd‖₂`, where `x(θ)` is the causal model's counterfactual
+//! under the soft interventions `x_i ← f_i(pa_i, u_i) + θ_i` (RootCLAM paper Eq. 2, 3), `g` the
+//! detector's score, `τ` its threshold, `c` the schema's cost weights and `sd` the features'
+//! training standard deviations. The hinge is divided by `τ` so that `λ` does not depend on the
+//! detector's scale (the same minimiser as the paper's objective with `λ·τ`).
+//!
+//! The search is the cross-entropy method, batched over rows and candidates: each iteration
+//! draws `population` candidate actions per active row around the current mean (the first
+//! iteration also tries the start action and no action), evaluates all
+//! of them with ONE [`CausalModel::counterfactual_batch`] call and ONE score call, keeps the
+//! `elite` best, and moves the mean and the spread to theirs. A row stops early once its best
+//! action flips it and the objective has stopped improving, or once the spread has collapsed.
+//! Candidates whose counterfactual leaves a feature's `[lower, upper]` bounds rank below every
+//! feasible one (by how far they leave them), so bounds are respected whenever a feasible
+//! action is found. Only continuous, actionable features are ever acted on; all randomness
+//! comes from the `rng` argument.
+
+use rand::Rng;
+use remedy_core::schema::FeatureType;
+use remedy_core::traits::CausalModel;
+use remedy_core::{Error, Intervention, Result, Schema};
+use serde::{Deserialize, Serialize};
+
+/// The detector's anomaly scores of raw rows (node order; categories as indices).
+pub type RowScore<'a> = dyn Fn(&[Vec<f64>]) -> Result<Vec<f64>> + 'a;
+
+/// Settings of the search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RecommendConfig {
+    /// Weight λ of the action cost `‖c ⊙ θ/sd‖₂` against the hinge (in units of τ).
+    pub lambda: f64,
+    /// The hinge sits at α·τ; α < 1 leaves a margin below the threshold.
+    pub alpha: f64,
+    /// Candidate actions drawn per row and iteration.
+    pub population: usize,
+    /// Candidates kept to refit the sampling distribution.
+    pub elite: usize,
+    /// Maximum iterations.
+    pub iterations: usize,
+    /// Initial spread of the candidates, in training sds of each feature.
+    pub init_sd: f64,
+    /// Stop a row when every spread is below this (in sds).
+    pub min_sd: f64,
+    /// Weight of the elite's mean and spread in each update (1 = replace).
+    pub smoothing: f64,
+    /// Stop a row that flips once its objective improved by less than this (relative) over
+    /// `patience` iterations.
+    pub tolerance: f64,
+    /// See `tolerance`.
+    pub patience: usize,
+}
+
+impl Default for RecommendConfig {
+    /// λ = 0.05, α = 0.9, 64 candidates per row and iteration with 8 elite, at most 40
+    /// iterations starting from a spread of 3 sds.
+    fn default() -> Self {
+        RecommendConfig {
+            lambda: 0.05,
+            alpha: 0.9,
+            population: 64,
+            elite: 8,
+            iterations: 40,
+            init_sd: 3.0,
+            min_sd: 0.01,
+            smoothing: 0.8,
+            tolerance: 1e-3,
+            patience: 4,
+        }
+    }
+}
+
+impl RecommendConfig {
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |what: &str, v: f64| Error::invalid(format!("recommend: {what} is {v}"));
+        if !(self.lambda.is_finite() && self.lambda >= 0.0) {
+            return Err(bad("lambda (must be >= 0)", self.lambda));
+        }
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return Err(bad("alpha (must be >= 0)", self.alpha));
+        }
+        if self.population < 2 || self.elite == 0 || self.elite > self.population {
+            return Err(Error::invalid(format!(
+                "recommend: population {} and elite {} must satisfy 1 <= elite <= population, \
+                 population >= 2",
+                self.population, self.elite
+            )));
+        }
+        if !(self.init_sd.is_finite() && self.init_sd > 0.0) {
+            return Err(bad("init_sd (must be > 0)", self.init_sd));
+        }
+        if !(self.smoothing > 0.0 && self.smoothing <= 1.0) {
+            return Err(bad("smoothing (must be in (0, 1])", self.smoothing));
+        }
+        Ok(())
+    }
+}
+
+/// What acting on each feature costs and where its values may go, in node order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureCosts {
+    /// Feature names.
+    pub names: Vec<String>,
+    /// Whether an action may touch the feature (actionable and continuous).
+    pub actionable: Vec<bool>,
+    /// Cost weight c_i.
+    pub cost: Vec<f64>,
+    /// Training sd; actions are searched and costed in these units.
+    pub sd: Vec<f64>,
+    /// Lowest allowed counterfactual value.
+    pub lower: Vec<Option<f64>>,
+    /// Highest allowed counterfactual value.
+    pub upper: Vec<Option<f64>>,
+}
+
+impl FeatureCosts {
+    /// From a schema and the features' training sds (a non-positive or non-finite sd counts
+    /// as 1). Only continuous actionable features may be acted on: a shift of a binary or
+    /// categorical value has no meaning.
+    pub fn from_schema(schema: &Schema, sd: &[f64]) -> Result<Self> {
+        if sd.len() != schema.features.len() {
+            return Err(Error::invalid(format!(
+                "{} sds for {} features",
+                sd.len(),
+                schema.features.len()
+            )));
+        }
+        let f = &schema.features;
+        Ok(FeatureCosts {
+            names: f.iter().map(|f| f.name.clone()).collect(),
+            actionable: f
+                .iter()
+                .map(|f| f.actionable && f.kind == FeatureType::Continuous)
+                .collect(),
+            cost: f.iter().map(|f| f.cost).collect(),
+            sd: sd
+                .iter()
+                .map(|&s| if s.is_finite() && s > 0.0 { s } else { 1.0 })
+                .collect(),
+            lower: f.iter().map(|f| f.lower).collect(),
+            upper: f.iter().map(|f| f.upper).collect(),
+        })
+    }
+
+    /// How far (in sds, summed) a row leaves the bounds; 0 when it respects them.
+    fn violation(&self, x: &[f64]) -> f64 {
+        let mut v = 0.0;
+        for (j, &xj) in x.iter().enumerate() {
+            if let Some(lo) = self.lower[j]
+                && xj < lo
+            {
+                v += (lo - xj) / self.sd[j];
+            }
+            if let Some(hi) = self.upper[j]
+                && xj > hi
+            {
+                v += (xj - hi) / self.sd[j];
+            }
+        }
+        v
+    }
+}
+
+/// The recommendation for one row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Recommendation {
+    /// The features the search could act on (node indices, ascending): the row's actionable
+    /// root causes, or every actionable feature when it has none.
+    pub features: Vec<usize>,
+    /// The action θ per node, in original units (0 where not acted on).
+    pub action: Vec<f64>,
+    /// The counterfactual row under the action.
+    pub counterfactual: Vec<f64>,
+    /// Detector score of the row as it is.
+    pub score_before: f64,
+    /// Detector score of the counterfactual.
+    pub score_after: f64,
+    /// `score_after <= τ`.
+    pub flips: bool,
+    /// `‖c ⊙ θ/sd‖₂`.
+    pub cost: f64,
+    /// Whether the counterfactual respects every bound of the schema.
+    pub feasible: bool,
+    /// Search iterations used.
+    pub iterations: usize,
+}
+
+/// Orders candidates: feasible before infeasible (by violation), then by objective.
+fn key_less(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
+}
+
+/// One standard normal draw (Box–Muller; two uniforms per draw keep the stream simple).
+fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
+    let u1: f64 = 1.0 - rng.random::<f64>();
+    let u2: f64 = rng.random::<f64>();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}
+
+/// Per-row search state.
+struct RowState {
+    features: Vec<usize>,
+    mean: Vec<f64>,
+    spread: Vec<f64>,
+    best_z: Vec<f64>,
+    best_key: (f64, f64),
+    best_cf: Vec<f64>,
+    best_score: f64,
+    history: Vec<f64>,
+    iterations: usize,
+    done: bool,
+}
+
+/// Finds an action for every row, starting the search from no action. `root_causes[r]` are
+/// node indices; non-actionable ones are dropped, and a row left with none may act on every
+/// actionable feature. `score`/`threshold` are the detector's. Fails when no feature is
+/// actionable or the shapes disagree.
+#[allow(clippy::too_many_arguments)]
+pub fn recommend<R: Rng + ?Sized>(
+    config: &RecommendConfig,
+    model: &dyn CausalModel,
+    score: &RowScore<'_>,
+    threshold: f64,
+    rows: &[Vec<f64>],
+    root_causes: &[Vec<usize>],
+    costs: &FeatureCosts,
+    rng: &mut R,
+) -> Result<Vec<Recommendation>> {
+    let zeros = vec![vec![0.0; model.node_names().len()]; rows.len()];
+    recommend_from(
+        config,
+        model,
+        score,
+        threshold,
+        rows,
+        root_causes,
+        &zeros,
+        costs,
+        rng,
+    )
+}
+
+/// [`recommend`] with the search of row `r` centred first on the action `start[r]` (one value
+/// per node, original units; entries of features the row may not act on are ignored), e.g.
+/// the action that moves the root causes' abducted noise back to its normal median. Both that
+/// start and no action at all are evaluated, so a poor start cannot do worse than none.
+#[allow(clippy::too_many_arguments)]
+pub fn recommend_from<R: Rng + ?Sized>(
+    config: &RecommendConfig,
+    model: &dyn CausalModel,
+    score: &RowScore<'_>,
+    threshold: f64,
+    rows: &[Vec<f64>],
+    root_causes: &[Vec<usize>],
+    start: &[Vec<f64>],
+    costs: &FeatureCosts,
+    rng: &mut R,
+) -> Result<Vec<Recommendation>> {
+    config.validate()?;
+    let d = model.node_names().len();
+    if costs.names.as_slice() != model.node_names() {
+        return Err(Error::invalid(format!(
+            "the costs are for features ({}) but the causal model has nodes ({})",
+            costs.names.join(", "),
+            model.node_names().join(", ")
+        )));
+    }
+    if rows.len() != root_causes.len() || rows.len() != start.len() {
+        return Err(Error::invalid(format!(
+            "{} rows but {} root-cause sets and {} start actions",
+            rows.len(),
+            root_causes.len(),
+            start.len()
+        )));
+    }
+    if let Some(r) = start
+        .iter()
+        .position(|s| s.len() != d || s.iter().any(|v| !v.is_finite()))
+    {
+        return Err(Error::invalid(format!(
+            "start action {} must hold {d} finite values",
+            r + 1
+        )));
+    }
+    if let Some(r) = rows.iter().position(|r| r.len() != d) {
+        return Err(Error::invalid(format!(
+            "row {} has {} values, the model has {d} features",
+            r + 1,
+            rows[r].len()
+        )));
+    }
+    if !(threshold.is_finite() && threshold > 0.0) {
+        return Err(Error::invalid(format!(
+            "the detector's threshold is {threshold}; recommend needs a positive threshold"
+        )));
+    }
+    let all_actionable: Vec<usize> = (0..d).filter(|&j| costs.actionable[j]).collect();
+    if all_actionable.is_empty() {
+        return Err(Error::invalid(
+            "no feature is actionable: mark continuous features `actionable = true` in the schema",
+        ));
+    }
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let before = score(rows)?;
+    let tau = threshold;
+    let objective = |g: f64, z: &[f64], features: &[usize]| -> f64 {
+        let c: f64 = features
+            .iter()
+            .zip(z)
+            .map(|(&j, zj)| (costs.cost[j] * zj).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        (g - config.alpha * tau).max(0.0) / tau + config.lambda * c
+    };
+    let mut states: Vec<RowState> = rows
+        .iter()
+        .zip(root_causes)
+        .zip(&before)
+        .zip(start)
+        .map(|(((x, rc), &g), st)| {
+            let mut features: Vec<usize> = rc
+                .iter()
+                .copied()
+                .filter(|&j| j < d && costs.actionable[j])
+                .collect();
+            features.sort_unstable();
+            features.dedup();
+            if features.is_empty() {
+                features = all_actionable.clone();
+            }
+            let k = features.len();
+            let zero = vec![0.0; k];
+            let mean: Vec<f64> = features.iter().map(|&j| st[j] / costs.sd[j]).collect();
+            RowState {
+                best_key: (costs.violation(x), objective(g, &zero, &features)),
+                mean,
+                spread: vec![config.init_sd; k],
+                best_z: zero,
+                best_cf: x.clone(),
+                best_score: g,
+                features,
+                history: Vec::new(),
+                iterations: 0,
+                done: false,
+            }
+        })
+        .collect();
+    for it in 0..config.iterations {
+        let active: Vec<usize> = (0..states.len()).filter(|&r| !states[r].done).collect();
+        if active.is_empty() {
+            break;
+        }
+        // Draw every active row's candidates; candidate 0 is the current mean.
+        let mut xs = Vec::with_capacity(active.len() * config.population);
+        let mut ivs = Vec::with_capacity(active.len() * config.population);
+        let mut zs: Vec<Vec<f64>> = Vec::with_capacity(active.len() * config.population);
+        for &r in &active {
+            let s = &states[r];
+            for c in 0..config.population {
+                let z: Vec<f64> = s
+                    .mean
+                    .iter()
+                    .zip(&s.spread)
+                    .map(|(m, sd)| match c {
+                        0 => *m,
+                        1 if it == 0 => 0.0,
+                        _ => m + sd * normal(rng),
+                    })
+                    .collect();
+                ivs.push(Intervention {
+                    shift: s
+                        .features
+                        .iter()
+                        .zip(&z)
+                        .map(|(&j, zj)| (j, zj * costs.sd[j]))
+                        .collect(),
+                    set: Vec::new(),
+                });
+                xs.push(rows[r].clone());
+                zs.push(z);
+            }
+        }
+        let cfs = model.counterfactual_batch(&xs, &ivs)?;
+        let g = score(&cfs)?;
+        for (a, &r) in active.iter().enumerate() {
+            let s = &mut states[r];
+            s.iterations = it + 1;
+            let base = a * config.population;
+            let mut keyed: Vec<((f64, f64), usize)> = (base..base + config.population)
+                .map(|i| {
+                    let key = if g[i].is_finite() && cfs[i].iter().all(|v| v.is_finite()) {
+                        (
+                            costs.violation(&cfs[i]),
+                            objective(g[i], &zs[i], &s.features),
+                        )
+                    } else {
+                        (f64::INFINITY, f64::INFINITY)
+                    };
+                    (key, i)
+                })
+                .collect();
+            keyed.sort_by(|x, y| key_less(x.0, y.0));
+            let (best_key, bi) = keyed[0];
+            if key_less(best_key, s.best_key).is_lt() {
+                s.best_key = best_key;
+                s.best_z = zs[bi].clone();
+                s.best_cf = cfs[bi].clone();
+                s.best_score = g[bi];
+            }
+            let elite: Vec<usize> = keyed[..config.elite].iter().map(|&(_, i)| i).collect();
+            let w = config.smoothing;
+            for (j, (mean, spread)) in s.mean.iter_mut().zip(s.spread.iter_mut()).enumerate() {
+                let m = elite.iter().map(|&i| zs[i][j]).sum::<f64>() / elite.len() as f64;
+                let v =
+                    elite.iter().map(|&i| (zs[i][j] - m).powi(2)).sum::<f64>() / elite.len() as f64;
+                *mean = w * m + (1.0 - w) * *mean;
+                *spread = w * v.sqrt() + (1.0 - w) * *spread;
+            }
+            s.history.push(s.best_key.1);
+            let flipped = s.best_key.0 == 0.0 && s.best_score <= tau;
+            let stalled = s.history.len() > config.patience && {
+                let old = s.history[s.history.len() - 1 - config.patience];
+                old - s.best_key.1 <= config.tolerance * old.abs().max(1e-12)
+            };
+            let collapsed = s.spread.iter().all(|&v| v < config.min_sd);
+            if (flipped && stalled) || collapsed {
+                s.done = true;
+            }
+        }
+    }
+    Ok(states
+        .into_iter()
+        .zip(before)
+        .map(|(s, g0)| {
+            let mut action = vec![0.0; d];
+            for (&j, z) in s.features.iter().zip(&s.best_z) {
+                action[j] = z * costs.sd[j];
+            }
+            let cost = s
+                .features
+                .iter()
+                .zip(&s.best_z)
+                .map(|(&j, z)| (costs.cost[j] * z).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            Recommendation {
+                features: s.features,
+                action,
+                counterfactual: s.best_cf,
+                score_before: g0,
+                score_after: s.best_score,
+                flips: s.best_score <= tau,
+                cost,
+                feasible: s.best_key.0 == 0.0,
+                iterations: s.iterations,
+            }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use remedy_core::seed;
+
+    /// X0 → X1 → X2 → X3 with unit coefficients: u_i = x_i − x_{i−1}.
+    struct Chain {
+        names: Vec<String>,
+    }
+
+    impl Chain {
+        fn new() -> Self {
+            Chain {
+                names: (0..4).map(|i| format!("X{i}")).collect(),
+            }
+        }
+    }
+
+    impl CausalModel for Chain {
+        fn node_names(&self) -> &[String] {
+            &self.names
+        }
+        fn abduct(&self, x: &[f64]) -> Result<Vec<f64>> {
+            Ok((0..4)
+                .map(|i| if i == 0 { x[0] } else { x[i] - x[i - 1] })
+                .collect())
+        }
+        fn predict(&self, u: &[f64]) -> Result<Vec<f64>> {
+            self.counterfactual_from_noise(u, &Intervention::default())
+        }
+        fn counterfactual_from_noise(&self, u: &[f64], iv: &Intervention) -> Result<Vec<f64>> {
+            let mut x = vec![0.0; 4];
+            for i in 0..4 {
+                let parent = if i == 0 { 0.0 } else { x[i - 1] };
+                x[i] = parent + u[i] + iv.shift_of(i);
+            }
+            Ok(x)
+        }
+    }
+
+    /// g(x) = ‖u(x)‖², the squared norm of the abducted noise; τ = 9.
+    fn chain_score(rows: &[Vec<f64>]) -> Result<Vec<f64>> {
+        let m = Chain::new();
+        rows.iter()
+            .map(|x| Ok(m.abduct(x)?.iter().map(|u| u * u).sum()))
+            .collect()
+    }
+
+    fn costs() -> FeatureCosts {
+        FeatureCosts {
+            names: Chain::new().names,
+            actionable: vec![true; 4],
+            cost: vec![1.0; 4],
+            sd: vec![1.0; 4],
+            lower: vec![None; 4],
+            upper: vec![None; 4],
+        }
+    }
+
+    fn run(
+        rows: &[Vec<f64>],
+        rc: &[Vec<usize>],
+        costs: &FeatureCosts,
+        s: u64,
+    ) -> Vec<Recommendation> {
+        recommend(
+            &RecommendConfig::default(),
+            &Chain::new(),
+            &chain_score,
+            9.0,
+            rows,
+            rc,
+            costs,
+            &mut seed::rng(s),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn acting_on_the_root_cause_flips_at_near_minimal_cost() {
+        // u = (0, 10, 0, 0); shifting X1 by θ leaves u1' = 10 + θ. With α = 0.9 the hinge is
+        // zero once (10 + θ)² ≤ 8.1, so the cheapest action is θ = −(10 − √8.1) ≈ −7.154.
+        let rows = vec![vec![0.0, 10.0, 10.0, 10.0]];
+        let r = &run(&rows, &[vec![1]], &costs(), 1)[0];
+        let minimal = 10.0 - 8.1f64.sqrt();
+        assert!(r.flips, "{r:?}");
+        assert_eq!(r.features, vec![1]);
+        assert!(r.action[1] < 0.0 && r.action[0] == 0.0 && r.action[2] == 0.0);
+        assert!(
+            r.cost >= minimal - 0.05 && r.cost <= minimal * 1.05,
+            "{r:?}"
+        );
+        assert!((r.counterfactual[3] - (10.0 + r.action[1])).abs() < 1e-9);
+        assert!(r.score_after <= 9.0 && r.score_before == 100.0);
+    }
+
+    #[test]
+    fn acting_on_the_wrong_feature_cannot_flip() {
+        let rows = vec![vec![0.0, 10.0, 10.0, 10.0]];
+        let r = &run(&rows, &[vec![2]], &costs(), 1)[0];
+        assert!(!r.flips, "{r:?}");
+        assert_eq!(r.action[1], 0.0);
+    }
+
+    #[test]
+    fn non_actionable_root_causes_fall_back_and_are_never_touched() {
+        let mut c = costs();
+        c.actionable[1] = false;
+        // X1 is not actionable: the search may use X0, X2, X3; shifting X0 fixes nothing
+        // (u1 stays 10), so the row cannot flip, but X1 must keep a zero action.
+        let rows = vec![vec![0.0, 10.0, 10.0, 10.0]];
+        let r = &run(&rows, &[vec![1]], &c, 2)[0];
+        assert_eq!(r.features, vec![0, 2, 3]);
+        assert_eq!(r.action[1], 0.0);
+        // Two root causes, both acted on.
+        let rows = vec![vec![10.0, 10.0, 10.0, 20.0]];
+        let r = &run(&rows, &[vec![0, 3]], &costs(), 3)[0];
+        assert!(r.flips, "{r:?}");
+        assert!(r.action[0] < -5.0 && r.action[3] < -5.0, "{r:?}");
+    }
+
+    #[test]
+    fn bounds_are_respected_and_seed_fixes_the_result() {
+        let mut c = costs();
+        // X3 may not go below 3.5: shifting X1 alone by −7.15 would take X3 to 2.85, so the
+        // search has to share the repair between X1 and X3 (e.g. u1' = 1.75, θ3 = 1.75).
+        c.lower[3] = Some(3.5);
+        let rows = vec![vec![0.0, 10.0, 10.0, 10.0]];
+        let rc = [vec![1, 3]];
+        let a = run(&rows, &rc, &c, 4);
+        assert!(a[0].feasible && a[0].counterfactual[3] >= 3.5, "{:?}", a[0]);
+        assert!(a[0].flips, "{:?}", a[0]);
+        let b = run(&rows, &rc, &c, 4);
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let mut c = costs();
+        c.actionable = vec![false; 4];
+        let rows = vec![vec![0.0, 10.0, 10.0, 10.0]];
+        let e = recommend(
+            &RecommendConfig::default(),
+            &Chain::new(),
+            &chain_score,
+            9.0,
+            &rows,
+            &[vec![1]],
+            &c,
+            &mut seed::rng(1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("actionable"), "{e}");
+        let e = recommend(
+            &RecommendConfig::default(),
+            &Chain::new(),
+            &chain_score,
+            9.0,
+            &[vec![1.0]],
+            &[vec![]],
+            &costs(),
+            &mut seed::rng(1),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("row 1"), "{e}");
+    }
+}
