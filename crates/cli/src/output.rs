@@ -30,6 +30,10 @@ fn row_json(table: &Table, i: usize) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     for (name, col) in table.columns() {
         let v = match col {
+            // Whole numbers (row numbers, 0/1 flags, counts) are written as integers.
+            Column::Num(v) if v[i].fract() == 0.0 && v[i].abs() < 9.0e15 => {
+                serde_json::Value::Number((v[i] as i64).into())
+            }
             Column::Num(v) => serde_json::Number::from_f64(v[i])
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
             Column::Text(v) => serde_json::Value::String(v[i].clone()),
