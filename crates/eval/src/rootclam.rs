@@ -410,10 +410,7 @@ fn run_sweep<S: Scm>(
         }
         Sweep::Pi => {
             for pi in [0.05, 0.1, 0.125, 0.15, 0.2, 0.25] {
-                let q = NoiseQuantileConfig {
-                    pi,
-                    ..*quantile
-                };
+                let q = NoiseQuantileConfig { pi, ..*quantile };
                 let locator = q.fit(locating_model, &split.train, &setup.candidates)?;
                 let fill = |sets: Vec<Vec<usize>>| -> Vec<Vec<usize>> {
                     sets.into_iter()
