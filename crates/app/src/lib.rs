@@ -10,9 +10,11 @@
 pub mod data;
 pub mod model;
 pub mod ops;
+pub mod page;
 
 pub use model::{CausalKind, DetectorKind, FitConfig, Fitted, Manifest, fit};
 pub use ops::{DetectRow, ExplainRow, RecommendRow, detect_table, explain_table, recommend_table};
+pub use page::report_page;
 pub use remedy_recourse::RecommendConfig;
 
 #[cfg(test)]

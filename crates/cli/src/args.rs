@@ -52,6 +52,9 @@ pub enum Command {
     /// Recommend, for each anomalous row, the cheapest action on its root-cause features that
     /// makes it normal again, with the resulting (counterfactual) row.
     Recommend(RecommendArgs),
+    /// Write one self-contained HTML page about rows scored by a fitted model: the causal
+    /// graph, detection summary, root-cause frequencies and the recommended actions.
+    Report(ReportArgs),
 }
 
 /// Benchmark datasets.
@@ -397,6 +400,22 @@ pub struct ApplyArgs {
     /// Write to this file instead of stdout.
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Model directory written by `remedy fit`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Rows to examine (CSV or Parquet with the model's feature columns).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The HTML file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Seed of the recommendation search (default: the model's).
+    #[arg(long)]
+    pub seed: Option<u64>,
 }
 
 #[derive(Debug, Args)]

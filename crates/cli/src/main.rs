@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Detect(a) => cmd::detect::run(&a),
         Command::Explain(a) => cmd::explain::run(&a),
         Command::Recommend(a) => cmd::recommend::run(&a),
+        Command::Report(a) => cmd::report::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

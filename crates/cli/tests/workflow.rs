@@ -397,3 +397,53 @@ fn bad_input_is_refused_with_status_2() {
         "remedy fit",
     );
 }
+
+/// `remedy report` writes one self-contained HTML page (graph, plots, the action table) and
+/// refuses to write over its own input.
+#[test]
+fn report_is_one_self_contained_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fit_chain(dir.path());
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(
+        &rows,
+        "X0,X1,X2,X3\n0,0,0,0\n0,10,10,10\n10,10,10,20\n0.5,0.2,0.1,-0.3\n",
+    )
+    .unwrap();
+    let out = dir.path().join("report.html");
+    ok(remedy()
+        .args(["report", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&rows)
+        .arg("-o")
+        .arg(&out));
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        html.starts_with("<!DOCTYPE html>"),
+        "{}",
+        &html[..60.min(html.len())]
+    );
+    assert!(
+        html.matches("<svg").count() >= 3,
+        "graph, scores and root-cause plots"
+    );
+    for name in ["X0", "X1", "X2", "X3"] {
+        assert!(html.contains(name), "{name} missing");
+    }
+    assert!(
+        !html.contains("http") && !html.contains("<script"),
+        "no network, no script"
+    );
+    bad(
+        remedy()
+            .args(["report", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&rows)
+            .arg("-o")
+            .arg(&rows),
+        "overwrite",
+    );
+    assert!(std::fs::read_to_string(&rows).unwrap().starts_with("X0,X1"));
+}

@@ -8,5 +8,6 @@ pub mod fit;
 pub mod generate;
 pub mod graph;
 pub mod recommend;
+pub mod report;
 pub mod reproduce;
 pub mod scm;
