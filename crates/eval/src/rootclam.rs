@@ -452,6 +452,32 @@ fn run_sweep<S: Scm>(
     Ok(())
 }
 
+impl<S: Scm> Setup<'_, S> {
+    /// Cost weight per node of a standardised action: the feature's sd for the candidates
+    /// (so c ⊙ θ is the action in original units, paper Eq. 3), 0 elsewhere.
+    fn costs(&self) -> Vec<f32> {
+        self.vaca
+            .scales()
+            .iter()
+            .enumerate()
+            .map(|(j, &sc)| {
+                if self.candidates.contains(&j) {
+                    sc as f32
+                } else {
+                    0.0
+                }
+            })
+            .collect()
+    }
+
+    /// The detector's differentiable score of rows in VACA's encoding, on `device`.
+    fn score_on(&self, device: &Device) -> Result<impl Fn(Tensor<2>) -> Tensor<1> + use<S>> {
+        let (a, b) = recode(self.vaca.encoder(), self.detector.input_encoder(), device)?;
+        let scorer = self.detector.scorer(device);
+        Ok(move |xc: Tensor<2>| scorer(xc * a.clone() + b.clone()))
+    }
+}
+
 /// Row-major 0/1 masks `[rows, nodes]` from sets.
 fn masks(sets: &[Vec<usize>], nodes: usize) -> Vec<f32> {
     let mut m = vec![0.0f32; sets.len() * nodes];
@@ -512,19 +538,7 @@ fn amortised<S: Scm>(
     };
     let x = enc.encode(&s.train_rows)?;
     let mask = masks(&train_sets, nodes);
-    let cost: Vec<f32> = s
-        .vaca
-        .scales()
-        .iter()
-        .enumerate()
-        .map(|(j, &sc)| {
-            if s.candidates.contains(&j) {
-                sc as f32
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let cost = s.costs();
     let problem = MitigationProblem {
         x: &x,
         n: s.train_rows.len(),
@@ -534,9 +548,7 @@ fn amortised<S: Scm>(
         cost: &cost,
         tau: s.detector.threshold(),
     };
-    let (a, b) = recode(enc, s.detector.input_encoder(), &device)?;
-    let scorer = s.detector.scorer(&device);
-    let score = move |xc: Tensor<2>| scorer(xc * a.clone() + b.clone());
+    let score = s.score_on(&device)?;
     let offsets = enc.offsets();
     let naive = additive_counterfactual(&offsets, width, &device);
     let rootclam = vaca_counterfactual(s.vaca, &s.candidates, &device);
@@ -571,19 +583,7 @@ fn per_row<S: Scm>(s: &Setup<'_, S>, config: &MitigationConfig) -> Result<Method
     let enc = s.vaca.encoder();
     let x = enc.encode(&s.test_rows)?;
     let mask = masks(&s.test_sets, nodes);
-    let cost: Vec<f32> = s
-        .vaca
-        .scales()
-        .iter()
-        .enumerate()
-        .map(|(j, &sc)| {
-            if s.candidates.contains(&j) {
-                sc as f32
-            } else {
-                0.0
-            }
-        })
-        .collect();
+    let cost = s.costs();
     let problem = MitigationProblem {
         x: &x,
         n: s.test_rows.len(),
@@ -593,9 +593,7 @@ fn per_row<S: Scm>(s: &Setup<'_, S>, config: &MitigationConfig) -> Result<Method
         cost: &cost,
         tau: s.detector.threshold(),
     };
-    let (a, b) = recode(enc, s.detector.input_encoder(), &device)?;
-    let scorer = s.detector.scorer(&device);
-    let score = move |xc: Tensor<2>| scorer(xc * a.clone() + b.clone());
+    let score = s.score_on(&device)?;
     let cf = vaca_counterfactual(s.vaca, &s.candidates, &device);
     let theta = optimise_actions(config, problem, 300, 5e-2, &cf, &score, &device)?;
     evaluate(s, &theta, true, start)
