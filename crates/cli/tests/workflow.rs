@@ -447,3 +447,46 @@ fn report_is_one_self_contained_page() {
     );
     assert!(std::fs::read_to_string(&rows).unwrap().starts_with("X0,X1"));
 }
+
+/// Rows to score that are malformed in the ways a user's export can be: each is refused with
+/// exit status 2 and a message naming the problem, never a panic and never a silent verdict.
+#[test]
+fn malformed_rows_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fit_chain(dir.path());
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "dup.csv",
+            b"X0,X1,X1,X3\n1,2,3,4\n",
+            "duplicate column 'X1'",
+        ),
+        ("empty.csv", b"", "empty"),
+        ("latin1.csv", b"X0,X1,X2,X3\n\xff\xfe,1,2,3\n", "UTF-8"),
+        (
+            "text.csv",
+            b"X0,X1,X2,X3\n0,abc,2,3\n",
+            "'abc' is not a number",
+        ),
+        ("inf.csv", b"X0,X1,X2,X3\n0,inf,2,3\n", "'X1'"),
+        // Finite but far beyond f32 once scaled: it used to score NaN, i.e. "normal".
+        (
+            "huge.csv",
+            b"X0,X1,X2,X3\n0,1e308,2,3\n",
+            "beyond what the model can score",
+        ),
+    ];
+    for (name, content, needle) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        for command in ["detect", "recommend"] {
+            bad(
+                remedy()
+                    .args([command, "--model"])
+                    .arg(&model)
+                    .arg("--data")
+                    .arg(&path),
+                needle,
+            );
+        }
+    }
+}

@@ -6,6 +6,10 @@ use crate::schema::FeatureType;
 use crate::{Error, Result, Schema};
 use serde::{Deserialize, Serialize};
 
+/// Largest |scaled value| the encoder accepts: beyond it the networks' `f32` arithmetic
+/// overflows.
+pub const MAX_SCALED: f64 = 1e9;
+
 /// How one feature is encoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "encoding", rename_all = "lowercase")]
@@ -138,11 +142,22 @@ impl TabularEncoder {
                 if !v.is_finite() {
                     return Err(bad("missing or non-finite value"));
                 }
+                // A value this many training scales away would overflow the networks' f32
+                // arithmetic (and score NaN, silently "normal"); refuse it instead.
+                let scaled = |z: f64| -> Result<f32> {
+                    if z.abs() > MAX_SCALED {
+                        Err(bad(&format!(
+                            "value {v:e} is {z:.1e} training scales from the training data, beyond what the model can score"
+                        )))
+                    } else {
+                        Ok(z as f32)
+                    }
+                };
                 match f {
-                    FeatureEncoding::Standard { mean, sd } => out.push(((v - mean) / sd) as f32),
+                    FeatureEncoding::Standard { mean, sd } => out.push(scaled((v - mean) / sd)?),
                     FeatureEncoding::MinMax { min, max } => {
                         let range = if max > min { max - min } else { 1.0 };
-                        out.push(((v - min) / range) as f32);
+                        out.push(scaled((v - min) / range)?);
                     }
                     FeatureEncoding::Binary => {
                         if v != 0.0 && v != 1.0 {
@@ -220,5 +235,12 @@ mod tests {
             .to_string();
         assert!(e.contains("'c'") && e.contains("row 1"), "{e}");
         assert!(enc.encode(&[vec![1.0]]).is_err());
+        // A finite value that would overflow the networks' f32 arithmetic is refused.
+        let e = enc
+            .encode(&[vec![1e308, 0.0, 0.0]])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'c'") && e.contains("beyond"), "{e}");
+        assert!(enc.encode(&[vec![1e6, 0.0, 0.0]]).is_ok());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod dense;
 pub mod gvar;
+pub mod lstm;
 pub mod observer;
 pub mod store;
 pub mod supervised;

@@ -14,3 +14,7 @@ pub mod search;
 pub use search::{
     FeatureCosts, RecommendConfig, Recommendation, RowScore, recommend, recommend_from,
 };
+
+pub mod recad;
+
+pub use recad::{ActionCost, Pooling, Recad, RecadConfig, RecadNet, RecadProblem, RecourseTally};
