@@ -5,6 +5,7 @@ use remedy_data::tabular::{self, TabularSizes};
 use remedy_data::{Adult, Loan, Scm};
 
 use crate::args::DemoArgs;
+use crate::progress::Bar;
 
 pub fn run(a: &DemoArgs) -> Result<()> {
     let loan = Loan::new();
@@ -32,8 +33,70 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let iv = Intervention::parse(adult.dag(), Some("H=-9.672"), None)?;
     let cf = adult.counterfactual(&x, &iv)?;
     print_case(&adult, &x, &cf);
+    workflow(&loan, &bench, a.seed)?;
     println!(
-        "\nNext: `remedy generate loan --out data` writes this benchmark with its ground truth."
+        "\nNext: `remedy generate loan --out data` writes this benchmark with its ground truth;\n\
+         `remedy fit --train data/train.csv --graph data/graph.dot --schema data/schema.toml --out model`\n\
+         then `remedy explain` / `remedy recommend --model model --data data/test.csv` (see README)."
+    );
+    Ok(())
+}
+
+/// The user workflow on the generated rows: fit, then explain and repair a few flagged rows,
+/// beside their true root causes.
+fn workflow(loan: &Loan, bench: &tabular::TabularBenchmark, seed: u64) -> Result<()> {
+    println!(
+        "\nRemedy on these rows: fit an autoencoder and an additive-noise model on the normal rows,\n\
+         then explain and repair the first flagged test rows:"
+    );
+    let names: Vec<&str> = loan
+        .feature_nodes()
+        .iter()
+        .map(|&i| loan.dag().name(i))
+        .collect();
+    let dag = loan.dag().subgraph(&names)?;
+    let schema = tabular::schema(loan)?;
+    let config = remedy_app::FitConfig {
+        seed,
+        ..remedy_app::FitConfig::default()
+    };
+    let train = tabular::train_table(loan, bench)?;
+    let model = remedy_app::fit(&train, &dag, Some(&schema), &config, &mut Bar::default())?;
+    let test = tabular::test_table(loan, bench)?;
+    let recs = model.recommend(&test, &remedy_app::RecommendConfig::default(), None)?;
+    let truth: Vec<&[usize]> = bench.root_causes(loan).collect();
+    println!(
+        "  {:>5}  {:<12} {:<12} {:<34} {:>8} {:>8}",
+        "row", "true causes", "located", "action (original units)", "before", "after"
+    );
+    for r in recs.iter().take(5) {
+        let true_names: Vec<&str> = truth[r.row - 1]
+            .iter()
+            .map(|&n| loan.dag().name(n))
+            .collect();
+        let action: Vec<String> = names
+            .iter()
+            .zip(&r.action)
+            .filter(|(_, v)| **v != 0.0)
+            .map(|(n, v)| format!("{n} {v:+.2}"))
+            .collect();
+        println!(
+            "  {:>5}  {:<12} {:<12} {:<34} {:>8.3} {:>8.3}{}",
+            r.row,
+            true_names.join(","),
+            r.root_causes.join(","),
+            action.join(", "),
+            r.score_before,
+            r.score_after,
+            if r.flips { "  normal again" } else { "" }
+        );
+    }
+    let flipped = recs.iter().filter(|r| r.flips).count();
+    println!(
+        "  {} of {} flagged rows made normal (threshold {:.3}).",
+        flipped,
+        recs.len(),
+        model.threshold()
     );
     Ok(())
 }
