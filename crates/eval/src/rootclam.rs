@@ -759,8 +759,3 @@ fn evaluate<S: Scm>(
         seconds: start.elapsed().as_secs_f64(),
     })
 }
-
-/// The split's root causes, for callers that report them beside the actions.
-pub fn true_root_causes(split: &TabularSplit, idx: &[usize]) -> Vec<Vec<usize>> {
-    idx.iter().map(|&i| split.root_causes[i].clone()).collect()
-}
