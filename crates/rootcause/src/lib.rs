@@ -52,6 +52,32 @@ pub trait RootCauseLocator {
     fn locate(&self, rows: &[Vec<f64>]) -> Result<Vec<Vec<usize>>>;
 }
 
+/// Checks what every locator's `fit` needs: valid candidates, at least one finite normal row of
+/// the model's width, and a noise block per node; returns the noise values per node. `purpose`
+/// ends the message for missing rows ("no normal rows to …").
+pub(crate) fn check_fit_inputs<M: remedy_core::traits::CausalModel + ?Sized>(
+    model: &M,
+    normal_rows: &[Vec<f64>],
+    candidates: &[usize],
+    purpose: &str,
+) -> Result<Vec<usize>> {
+    let names = model.node_names();
+    check_candidates(candidates, names.len())?;
+    if normal_rows.is_empty() {
+        return Err(Error::invalid(format!("no normal rows to {purpose}")));
+    }
+    check_rows(normal_rows, names, "normal row")?;
+    let dims = model.noise_dims();
+    if dims.len() != names.len() {
+        return Err(Error::invalid(format!(
+            "the causal model reports {} noise blocks for {} nodes",
+            dims.len(),
+            names.len()
+        )));
+    }
+    Ok(dims)
+}
+
 /// Checks that every row has `names.len()` finite values; `what` names the rows in messages
 /// ("row", "normal row").
 pub(crate) fn check_rows(rows: &[Vec<f64>], names: &[String], what: &str) -> Result<()> {

@@ -38,7 +38,7 @@
 //! [`CausalModel`] and is not implemented here.
 
 use crate::stats::{cholesky, mahalanobis_sq, normal_two_sided_tail};
-use crate::{RootCauseLocator, block_offsets, check_candidates, check_rows};
+use crate::{RootCauseLocator, block_offsets, check_candidates, check_fit_inputs, check_rows};
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -105,22 +105,12 @@ impl NoiseQuantileConfig {
         candidates: &[usize],
     ) -> Result<NoiseQuantileLocator<'a, M>> {
         self.validate()?;
-        let names = model.node_names();
-        check_candidates(candidates, names.len())?;
-        if normal_rows.is_empty() {
-            return Err(Error::invalid(
-                "no normal rows to fit the root-cause reference on",
-            ));
-        }
-        check_rows(normal_rows, names, "normal row")?;
-        let dims = model.noise_dims();
-        if dims.len() != names.len() {
-            return Err(Error::invalid(format!(
-                "the causal model reports {} noise blocks for {} nodes",
-                dims.len(),
-                names.len()
-            )));
-        }
+        let dims = check_fit_inputs(
+            model,
+            normal_rows,
+            candidates,
+            "fit the root-cause reference on",
+        )?;
         let noise = model.abduct_batch(normal_rows)?;
         let reference = NoiseReference::fit_blocks(&noise, &dims, candidates, self.fit, self.ridge)
             .map_err(|e| Error::invalid(format!("abducted noise of the normal rows: {e}")))?;

@@ -38,7 +38,7 @@
 //! differs by orders of magnitude) and, unlike `φ_i > 0`, not triggered by the small positive
 //! contributions that Monte-Carlo noise gives irrelevant players about half of the time.
 
-use crate::{RootCauseLocator, block_offsets, check_candidates, check_rows};
+use crate::{RootCauseLocator, block_offsets, check_fit_inputs, check_rows};
 use rand::Rng;
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Result, seed};
@@ -147,21 +147,12 @@ impl ShapleyConfig {
             ));
         }
         let names = model.node_names();
-        check_candidates(candidates, names.len())?;
-        if normal_rows.is_empty() {
-            return Err(Error::invalid(
-                "no normal rows to resample the Shapley baseline's noise from",
-            ));
-        }
-        check_rows(normal_rows, names, "normal row")?;
-        let dims = model.noise_dims();
-        if dims.len() != names.len() {
-            return Err(Error::invalid(format!(
-                "the causal model reports {} noise blocks for {} nodes",
-                dims.len(),
-                names.len()
-            )));
-        }
+        let dims = check_fit_inputs(
+            model,
+            normal_rows,
+            candidates,
+            "resample the Shapley baseline's noise from",
+        )?;
         let width: usize = dims.iter().sum();
         let offsets = block_offsets(&dims);
         let mut players: Vec<Vec<usize>> = Vec::with_capacity(candidates.len() + 1);
