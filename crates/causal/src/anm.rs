@@ -592,13 +592,7 @@ impl CausalModel for Anm {
         xs: &[Vec<f64>],
         interventions: &[Intervention],
     ) -> Result<Vec<Vec<f64>>> {
-        if xs.len() != interventions.len() {
-            return Err(Error::invalid(format!(
-                "{} rows but {} interventions",
-                xs.len(),
-                interventions.len()
-            )));
-        }
+        remedy_core::traits::check_batch(xs, interventions)?;
         for iv in interventions {
             self.check_intervention(iv)?;
         }

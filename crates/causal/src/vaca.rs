@@ -633,13 +633,7 @@ impl CausalModel for Vaca {
         xs: &[Vec<f64>],
         interventions: &[Intervention],
     ) -> Result<Vec<Vec<f64>>> {
-        if xs.len() != interventions.len() {
-            return Err(Error::invalid(format!(
-                "{} rows but {} interventions",
-                xs.len(),
-                interventions.len()
-            )));
-        }
+        remedy_core::traits::check_batch(xs, interventions)?;
         let mut plans = Vec::with_capacity(xs.len());
         let mut groups: BTreeMap<Vec<(usize, bool)>, Vec<usize>> = BTreeMap::new();
         for (r, iv) in interventions.iter().enumerate() {

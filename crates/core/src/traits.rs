@@ -33,13 +33,7 @@ pub trait CausalModel {
         xs: &[Vec<f64>],
         interventions: &[Intervention],
     ) -> Result<Vec<Vec<f64>>> {
-        if xs.len() != interventions.len() {
-            return Err(crate::Error::invalid(format!(
-                "{} rows but {} interventions",
-                xs.len(),
-                interventions.len()
-            )));
-        }
+        check_batch(xs, interventions)?;
         xs.iter()
             .zip(interventions)
             .map(|(x, i)| self.counterfactual(x, i))
@@ -62,4 +56,17 @@ pub trait CausalModel {
     /// The counterfactual row for a known noise vector `u`.
     fn counterfactual_from_noise(&self, u: &[f64], intervention: &Intervention)
     -> Result<Vec<f64>>;
+}
+
+/// Checks that a batch of rows comes with one intervention per row (for implementations of
+/// [`CausalModel::counterfactual_batch`]).
+pub fn check_batch(xs: &[Vec<f64>], interventions: &[Intervention]) -> Result<()> {
+    if xs.len() != interventions.len() {
+        return Err(crate::Error::invalid(format!(
+            "{} rows but {} interventions",
+            xs.len(),
+            interventions.len()
+        )));
+    }
+    Ok(())
 }
