@@ -11,6 +11,7 @@ pub mod intervention;
 pub mod io;
 pub mod schema;
 pub mod seed;
+pub mod special;
 pub mod table;
 pub mod traits;
 

@@ -28,6 +28,7 @@ use std::sync::OnceLock;
 
 use rand::Rng;
 use rand_distr::{Distribution, Gamma, Normal};
+use remedy_core::special::erfc;
 use remedy_core::{Dag, Error, Intervention, Result};
 
 use crate::scm::{NodeKind, Scm};
@@ -517,23 +518,6 @@ fn mixture_grid() -> &'static NoiseGrid {
 /// Φ(z), via the complementary error function.
 fn std_normal_cdf(z: f64) -> f64 {
     0.5 * erfc(-z / std::f64::consts::SQRT_2)
-}
-
-/// erfc(x) by the Chebyshev fit of Numerical Recipes (`erfcc`), relative error < 1.2e-7
-/// everywhere (ample for placing a quantile grid).
-fn erfc(x: f64) -> f64 {
-    let z = x.abs();
-    let t = 1.0 / (1.0 + 0.5 * z);
-    let poly = -z * z - 1.265_512_23
-        + t * (1.000_023_68
-            + t * (0.374_091_96
-                + t * (0.096_784_18
-                    + t * (-0.186_288_06
-                        + t * (0.278_868_07
-                            + t * (-1.135_203_98
-                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
-    let ans = t * poly.exp();
-    if x >= 0.0 { ans } else { 2.0 - ans }
 }
 
 /// The `q`-quantile of a continuous CDF, by bisection on [−60, 60].
