@@ -6,12 +6,14 @@
 
 pub mod anm;
 pub mod gvar;
+pub mod nextstep;
 pub mod oracle;
 pub mod vaca;
 pub mod var;
 
 pub use anm::{Anm, AnmConfig};
 pub use gvar::{GrangerStability, Gvar, GvarConfig, granger_auroc};
+pub use nextstep::{LstmPredictor, LstmPredictorConfig, MlpPredictor, MlpPredictorConfig};
 pub use oracle::ScmOracle;
 pub use vaca::{Vaca, VacaConfig};
 pub use var::{Var, VarConfig};
