@@ -621,6 +621,27 @@ impl Gvar {
         Ok(self.denormalize(&[z]).remove(0))
     }
 
+    /// The one-step prediction after each of `windows` (raw units, each at least K rows; the
+    /// last K rows are used), in one batched pass: what a streaming walk over many series in
+    /// lockstep needs.
+    pub fn predict_next_batch(&self, windows: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
+        let (k, d) = (self.lags(), self.dim);
+        let mut padded = Vec::with_capacity(windows.len());
+        for (i, w) in windows.iter().enumerate() {
+            check_window(w, k, d, "GVAR")
+                .map_err(|e| Error::invalid(format!("window {i}: {e}")))?;
+            let mut z = zscore(&w[w.len() - k..], &self.mean, &self.std);
+            z.push(vec![0.0; d]);
+            padded.push(z);
+        }
+        let ex = Examples::new(&padded, k, d);
+        let z: Vec<Vec<f64>> = predict_z(&self.net, &ex)
+            .chunks(d)
+            .map(|r| r.iter().map(|v| f64::from(*v)).collect())
+            .collect();
+        Ok(self.denormalize(&z))
+    }
+
     /// One-step predictions x̂_t (raw units) for t = K..len of `series`, batched: row i is the
     /// prediction of step K + i.
     pub fn predict(&self, series: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {

@@ -18,3 +18,6 @@ pub use search::{
 pub mod recad;
 
 pub use recad::{ActionCost, Pooling, Recad, RecadConfig, RecadNet, RecadProblem, RecourseTally};
+
+pub mod stream;
+pub use stream::{SeriesOutcome, StepAction, StreamConfig};
