@@ -6,3 +6,4 @@ pub mod detection;
 pub mod html;
 pub mod rootcause;
 pub mod rootclam;
+pub mod recad;

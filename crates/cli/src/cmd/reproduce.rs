@@ -5,11 +5,13 @@ use remedy_eval::detection::{self, Benchmark, DetectionReport, DetectorKind};
 use remedy_eval::rootcause::{self, LocatorKind, RootCauseReport, RootCauseSettings};
 use remedy_eval::rootclam::{self, RootClamReport, RootClamSettings, Sweep};
 
-use remedy_data::timeseries::AnomalyType;
+use remedy_data::timeseries::{AnomalyType, TsBenchmark};
+use remedy_eval::recad::{RecadReport, RecadSettings};
 
 use crate::args::{
-    AnomalyKind, Dataset, DetectionArgs, DetectorArg, LocatorArg, ReportFormat, ReproduceCommand,
-    RootCauseArgs, RootClamArgs, SweepArg, TabularDataset, TabularDetectorArg,
+    AnomalyKind, Dataset, DetectionArgs, DetectorArg, LocatorArg, RecadArgs, ReportFormat,
+    ReproduceCommand, RootCauseArgs, RootClamArgs, SweepArg, TabularDataset, TabularDetectorArg,
+    TsDatasetArg,
 };
 use crate::output::emit;
 use crate::progress::Bar;
@@ -19,7 +21,83 @@ pub fn run(cmd: &ReproduceCommand) -> Result<()> {
         ReproduceCommand::Detection(a) => detection(a),
         ReproduceCommand::Rootcause(a) => root_cause(a),
         ReproduceCommand::Rootclam(a) => root_clam(a),
+        ReproduceCommand::Recad(a) => recad(a),
     }
+}
+
+fn anomaly_type(a: AnomalyKind) -> AnomalyType {
+    match a {
+        AnomalyKind::Point => AnomalyType::Point,
+        AnomalyKind::Sequence => AnomalyType::Sequence,
+        AnomalyKind::Causal => AnomalyType::Causal,
+    }
+}
+
+fn recad(a: &RecadArgs) -> Result<()> {
+    let dataset = match a.dataset {
+        TsDatasetArg::Linear => TsBenchmark::Linear,
+        TsDatasetArg::LotkaVolterra => TsBenchmark::LotkaVolterra,
+    };
+    let mut settings = RecadSettings::new(dataset, anomaly_type(a.anomaly), a.seed);
+    if let Some(n) = a.train {
+        settings.n_train = n;
+    }
+    if let Some(n) = a.test {
+        settings.n_test = n;
+    }
+    if let Some(e) = a.epochs {
+        settings.recad.train.epochs = e;
+    }
+    settings.horizon = a.horizon;
+    let report = remedy_eval::recad::run(&settings, &mut Bar::default())?;
+    if let Some(path) = &a.report {
+        let command: Vec<String> = std::env::args().collect();
+        remedy_eval::html::recad_page(&report, &command.join(" ")).write(path)?;
+    }
+    let text = match a.format {
+        ReportFormat::Json => json(&report),
+        ReportFormat::Table => recad_table(&report),
+    };
+    emit(&text, None, &[])
+}
+
+fn recad_table(r: &RecadReport) -> String {
+    let d = &r.detection;
+    let mut s = format!(
+        "{} / {} anomalies, seed {}: {} series train the recourse network ({} windows), {} evaluate, {:.1} s\n\n",
+        r.dataset,
+        r.anomaly,
+        r.seed,
+        r.n_recourse_train,
+        r.n_training_windows,
+        r.n_recourse_test,
+        r.seconds
+    );
+    s.push_str(&format!(
+        "detection (USAD, windows): F1 {:.3}  AUROC {:.3}  AUPRC {:.3}  threshold {:.4}\n",
+        d.f1, d.auroc, d.auprc, d.threshold
+    ));
+    s.push_str(&format!(
+        "GVAR Granger-graph AUROC: {:.3}\n\n",
+        r.granger_auroc
+    ));
+    s.push_str("method  flip ratio  action cost  cost (raw)  action steps  series normal  actions  series\n");
+    for name in remedy_eval::recad::METHODS {
+        if let Some(m) = r.methods.get(name) {
+            s.push_str(&format!(
+                "{name:<6}  {:>10.3}  {:>11.3}  {:>10.3}  {:>12.2}  {:>13.3}  {:>7}  {:>6}\n",
+                m.flip_ratio,
+                m.action_cost,
+                m.action_cost_raw,
+                m.action_steps,
+                m.series_normal,
+                m.actions,
+                m.abnormal_series
+            ));
+        }
+    }
+    s.push_str("\naction cost: mean of θ² over the variables (z-space; raw: original units), summed per series\n");
+    s
 }
 
 fn root_clam(a: &RootClamArgs) -> Result<()> {
@@ -197,11 +275,7 @@ fn detection(a: &DetectionArgs) -> Result<()> {
         DetectorArg::Deepsvdd => DetectorKind::DeepSvdd,
         DetectorArg::Usad => DetectorKind::Usad,
     };
-    let anomaly = a.anomaly.map(|k| match k {
-        AnomalyKind::Point => AnomalyType::Point,
-        AnomalyKind::Sequence => AnomalyType::Sequence,
-        AnomalyKind::Causal => AnomalyType::Causal,
-    });
+    let anomaly = a.anomaly.map(anomaly_type);
     let report = detection::run(dataset, detector, a.seed, anomaly, &mut Bar::default())?;
     let text = match a.format {
         ReportFormat::Json => json(&report),
