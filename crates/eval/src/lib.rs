@@ -4,6 +4,6 @@
 
 pub mod detection;
 pub mod html;
+pub mod recad;
 pub mod rootcause;
 pub mod rootclam;
-pub mod recad;

@@ -26,15 +26,16 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use remedy_causal::{
-    Gvar, GvarConfig, LstmPredictorConfig, MlpPredictorConfig, Var, VarConfig, granger_auroc,
+    GvarConfig, LstmPredictorConfig, MlpPredictorConfig, Var, VarConfig, granger_auroc,
 };
 use remedy_core::{Error, Result, seed};
 use remedy_data::timeseries::{self, AnomalyType, TestSeries, TsBenchmark, TsConfig, World};
 use remedy_detect::usad::{Usad, UsadConfig};
 use remedy_nn::Observer;
 use remedy_nn::train::TrainConfig;
-use remedy_recourse::stream::{self, PolicyFn, SeriesOutcome, StreamConfig, WorldFn};
-use remedy_recourse::{Recad, RecadConfig, RecadProblem};
+use remedy_recourse::RecadConfig;
+use remedy_recourse::series::{SeriesModels, replace_policy};
+use remedy_recourse::stream::{self, PolicyFn, SeriesOutcome, WorldFn};
 use serde::{Deserialize, Serialize};
 
 /// The recourse methods compared (paper §5.1.2), in table order.
@@ -198,56 +199,22 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
     let gvar = s
         .gvar
         .fit(&train, &[], &mut seed::child(s.seed, "gvar"), observer)?;
-    check_same_scaling(&usad, &gvar)?;
+    let models = SeriesModels::new(&usad, &gvar)?;
     let granger = granger_auroc(&gvar.granger_scores(), data.graph(), false)?;
     let half = s.n_test / 2;
     let (rec_train, rec_test) = data.test().split_at(half);
     let tau = usad.threshold;
-    let stream_config = StreamConfig {
-        window: usad.config.window,
-        threshold: tau,
-        horizon: s.horizon,
-    };
-    let score = |ws: &[&[Vec<f64>]]| score_raw(&usad, ws);
 
-    // h_φ: collect flagged windows in the GVAR world, train, repeat with h_φ as behaviour.
+    // h_φ learns from the first half of the abnormal series, walked in the GVAR world.
     let train_obs: Vec<&[Vec<f64>]> = rec_train.iter().map(|t| t.observed()).collect();
-    let gvar_policy = |ws: &[&[Vec<f64>]]| replace_policy(ws, |p| gvar.predict_next_batch(p));
-    let mut segments = Vec::new();
-    let mut recad: Option<Recad> = None;
-    for round in 0..s.rounds.max(1) {
-        let outcomes = {
-            let recad_policy;
-            let policy: &PolicyFn<'_> = match &recad {
-                None => &gvar_policy,
-                Some(model) => {
-                    recad_policy = |ws: &[&[Vec<f64>]]| recad_act(model, &gvar, ws);
-                    &recad_policy
-                }
-            };
-            let mut world = stream::aap_world(&train_obs, gvar.lags(), |p: &[&[Vec<f64>]]| {
-                gvar.predict_next_batch(p)
-            });
-            stream::walk(&train_obs, &stream_config, &score, policy, world.as_mut())?
-        };
-        segments.extend(collect_segments(
-            &outcomes,
-            &train_obs,
-            &gvar,
-            usad.config.window,
-            s.recad.look_ahead,
-        )?);
-        let n = segments.len() / ((usad.config.window + s.recad.look_ahead) * usad.dim);
-        if n == 0 {
-            return Err(Error::invalid(
-                "USAD flagged no window of the recourse training series: nothing to learn from",
-            ));
-        }
-        tracing::info!(round, windows = n, "training the RecAD recourse network");
-        recad = Some(train_recad(s, &usad, &gvar, &segments, n, observer)?);
-    }
-    let recad = recad.ok_or_else(|| Error::invalid("RecAD was not trained"))?;
-    let n_windows = segments.len() / ((usad.config.window + s.recad.look_ahead) * usad.dim);
+    let (recad, training) = models.train_recad(
+        &train_obs,
+        &s.recad,
+        s.rounds,
+        s.horizon,
+        &mut seed::child(s.seed, "recad"),
+        observer,
+    )?;
 
     // The baselines' predictors, on the same normal series.
     let var = s.var.fit(&train)?;
@@ -260,6 +227,8 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
 
     // Evaluation: every method walks the same series in the exact world.
     let test_obs: Vec<&[Vec<f64>]> = rec_test.iter().map(|t| t.observed()).collect();
+    let score = |ws: &[&[Vec<f64>]]| models.score(ws);
+    let stream_config = models.stream_config(s.horizon);
     let mut methods = BTreeMap::new();
     let mut kept: BTreeMap<&str, Vec<SeriesOutcome>> = BTreeMap::new();
     for name in METHODS {
@@ -272,10 +241,8 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
                 Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| lstm.predict_next_batch(p)))
             }
             "var" => Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| var_batch(&var, p))),
-            "gvar" => {
-                Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| gvar.predict_next_batch(p)))
-            }
-            _ => Box::new(|ws: &[&[Vec<f64>]]| recad_act(&recad, &gvar, ws)),
+            "gvar" => Box::new(|ws: &[&[Vec<f64>]]| models.gvar_policy(ws)),
+            _ => Box::new(|ws: &[&[Vec<f64>]]| models.recad_policy(&recad, ws)),
         };
         let mut world = exact_world(rec_test);
         let out = stream::walk(
@@ -283,7 +250,7 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
             &stream_config,
             &score,
             policy.as_ref(),
-            &mut world,
+            world.as_mut(),
         )?;
         let result = summarise(&out, &usad.std, tau, t0.elapsed().as_secs_f64());
         tracing::info!(
@@ -303,7 +270,7 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
         granger_auroc: granger,
         methods,
         n_recourse_train: rec_train.len(),
-        n_training_windows: n_windows,
+        n_training_windows: training.windows,
         n_recourse_test: rec_test.len(),
         threshold: tau,
         seconds: start.elapsed().as_secs_f64(),
@@ -326,74 +293,8 @@ fn detect(usad: &Usad, test: &[TestSeries]) -> Result<TsDetection> {
     })
 }
 
-/// USAD and GVAR must z-score alike: h_φ feeds one z-space tensor to both.
-fn check_same_scaling(usad: &Usad, gvar: &Gvar) -> Result<()> {
-    let close = |a: &[f64], b: &[f64]| {
-        a.len() == b.len()
-            && a.iter()
-                .zip(b)
-                .all(|(x, y)| (x - y).abs() <= 1e-9 * (1.0 + x.abs().max(y.abs())))
-    };
-    if close(&usad.mean, gvar.mean()) && close(&usad.std, gvar.std()) {
-        Ok(())
-    } else {
-        Err(Error::invalid(
-            "USAD and GVAR were fitted with different normalisations; RecAD needs one z-space",
-        ))
-    }
-}
-
-/// z-scored, time-major flattened windows.
-fn flatten_z(ws: &[&[Vec<f64>]], mean: &[f64], std: &[f64]) -> Vec<f32> {
-    ws.iter()
-        .flat_map(|w| w.iter())
-        .flat_map(|r| {
-            r.iter()
-                .zip(mean.iter().zip(std))
-                .map(|(v, (m, s))| ((v - m) / s) as f32)
-        })
-        .collect()
-}
-
-/// USAD's scores of raw windows.
-fn score_raw(usad: &Usad, ws: &[&[Vec<f64>]]) -> Result<Vec<f64>> {
-    usad.score_windows(&flatten_z(ws, &usad.mean, &usad.std), ws.len())
-}
-
-/// The predictor baselines (spec §5): replace the window's last step by the prediction from
-/// the rows before it, θ = x̂_t − x_t.
-fn replace_policy<P>(ws: &[&[Vec<f64>]], predict: P) -> Result<Vec<Vec<f64>>>
-where
-    P: Fn(&[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>>,
-{
-    let past: Vec<&[Vec<f64>]> = ws.iter().map(|w| &w[..w.len() - 1]).collect();
-    let pred = predict(&past)?;
-    Ok(pred
-        .iter()
-        .zip(ws)
-        .map(|(p, w)| p.iter().zip(&w[w.len() - 1]).map(|(a, b)| a - b).collect())
-        .collect())
-}
-
 fn var_batch(var: &Var, ws: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
     ws.iter().map(|w| var.predict_next(w)).collect()
-}
-
-/// h_φ's actions (raw units) for raw windows ending at the flagged step.
-fn recad_act(model: &Recad, gvar: &Gvar, ws: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
-    let z = flatten_z(ws, &model.mean, &model.std);
-    let net = gvar.net().clone();
-    let predict = move |lagged: remedy_nn::Tensor<3>| net.forward(lagged);
-    let theta = model.act_normalised(&z, ws.len(), &predict)?;
-    Ok(theta
-        .chunks(model.dim)
-        .map(|r| {
-            r.iter()
-                .zip(&model.std)
-                .map(|(t, s)| f64::from(*t) * s)
-                .collect()
-        })
-        .collect())
 }
 
 /// The exact world of a synthetic benchmark: each acted series continues with its own stored
@@ -405,81 +306,6 @@ fn exact_world(series: &[TestSeries]) -> Box<WorldFn<'_>> {
             .map(|(&i, r)| series[i].step(t, &r[t - 1], World::Observed))
             .collect()
     })
-}
-
-/// The z-scored segments `[n, τ_w + M, d]` h_φ learns from: for every action of the walk,
-/// the window as it was before the action, then the M rows that follow it in the GVAR world
-/// without that action (Eqs. 8-11), which Eq. 12's look-ahead re-derives with θ added.
-fn collect_segments(
-    outcomes: &[SeriesOutcome],
-    observed: &[&[Vec<f64>]],
-    gvar: &Gvar,
-    window: usize,
-    look_ahead: usize,
-) -> Result<Vec<f32>> {
-    let k = gvar.lags();
-    let mut out = Vec::new();
-    for (o, x) in outcomes.iter().zip(observed) {
-        for a in &o.actions {
-            let t = a.t;
-            if t + look_ahead >= x.len() {
-                continue;
-            }
-            let mut rows: Vec<Vec<f64>> = o.world[..t].to_vec();
-            rows.push(
-                o.world[t]
-                    .iter()
-                    .zip(&a.theta)
-                    .map(|(v, th)| v - th)
-                    .collect(),
-            );
-            for s in t + 1..=t + look_ahead {
-                let both = gvar.predict_next_batch(&[&rows[s - k..s], &x[s - k..s]])?;
-                let next = x[s]
-                    .iter()
-                    .zip(both[0].iter().zip(&both[1]))
-                    .map(|(xs, (pc, po))| pc + (xs - po))
-                    .collect();
-                rows.push(next);
-            }
-            let seg: Vec<&[Vec<f64>]> = vec![&rows[t + 1 - window..=t + look_ahead]];
-            out.extend(flatten_z(&seg, gvar.mean(), gvar.std()));
-        }
-    }
-    Ok(out)
-}
-
-/// Trains h_φ through the frozen GVAR and USAD (Eq. 12).
-fn train_recad(
-    s: &RecadSettings,
-    usad: &Usad,
-    gvar: &Gvar,
-    segments: &[f32],
-    n: usize,
-    observer: &mut dyn Observer,
-) -> Result<Recad> {
-    let device = remedy_nn::autodiff(&remedy_nn::cpu());
-    let gnet = gvar.net_on(&device);
-    let predict = move |lagged: remedy_nn::Tensor<3>| gnet.forward(lagged);
-    let score = |w: remedy_nn::Tensor<2>| usad.score_tensor(w);
-    let problem = RecadProblem {
-        segments,
-        n,
-        window: usad.config.window,
-        dim: usad.dim,
-        lags: gvar.lags(),
-        tau: usad.threshold,
-        mean: &usad.mean,
-        std: &usad.std,
-    };
-    s.recad.fit(
-        problem,
-        &predict,
-        &score,
-        &device,
-        &mut seed::child(s.seed, "recad"),
-        observer,
-    )
 }
 
 /// The paper's metrics over the walks of one method (spec §6).

@@ -21,3 +21,6 @@ pub use recad::{ActionCost, Pooling, Recad, RecadConfig, RecadNet, RecadProblem,
 
 pub mod stream;
 pub use stream::{SeriesOutcome, StepAction, StreamConfig};
+
+pub mod series;
+pub use series::SeriesModels;

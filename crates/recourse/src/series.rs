@@ -1,0 +1,250 @@
+//! RecAD with its two frozen companions (RecAD paper §4, spec §1): the USAD window detector
+//! and the GVAR predictor, glued to the streaming walk of [`crate::stream`]. It scores raw
+//! windows, turns one-step predictors into the replacement baselines of spec §5, acts with a
+//! trained h_φ on raw windows, and trains h_φ on the windows a walk of abnormal series flags in
+//! the GVAR abduction-action-prediction world (Eqs. 8-11), the world the paper trains in.
+//!
+//! Training departs from the reference loop (spec §10 item 8): the flagged windows are
+//! collected by walking the series with a behaviour policy (first the GVAR replacement, then
+//! each newly trained h_φ, `rounds` times), each window with the M rows that follow it in the
+//! GVAR world without its action, and h_φ is trained on all of them in minibatches (Eq. 12)
+//! instead of one window at a time along each series.
+
+use rand::Rng;
+use remedy_causal::Gvar;
+use remedy_core::{Error, Result};
+use remedy_detect::usad::Usad;
+use remedy_nn::{Observer, Tensor};
+
+use crate::recad::{Recad, RecadConfig, RecadProblem};
+use crate::stream::{self, PolicyFn, SeriesOutcome, StreamConfig};
+
+/// A fitted USAD and GVAR on the same normal series.
+#[derive(Debug, Clone, Copy)]
+pub struct SeriesModels<'a> {
+    pub usad: &'a Usad,
+    pub gvar: &'a Gvar,
+}
+
+/// What [`SeriesModels::train_recad`] learnt from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecadTraining {
+    /// Flagged windows collected over all rounds.
+    pub windows: usize,
+}
+
+impl<'a> SeriesModels<'a> {
+    /// Pairs the two models, checking that they z-score alike (h_φ feeds one z-space tensor to
+    /// both).
+    pub fn new(usad: &'a Usad, gvar: &'a Gvar) -> Result<Self> {
+        let close = |a: &[f64], b: &[f64]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| (x - y).abs() <= 1e-9 * (1.0 + x.abs().max(y.abs())))
+        };
+        if usad.dim != gvar.dim()
+            || !close(&usad.mean, gvar.mean())
+            || !close(&usad.std, gvar.std())
+        {
+            return Err(Error::invalid(
+                "USAD and GVAR were fitted on different data (variables or normalisation differ); \
+                 RecAD needs one z-space",
+            ));
+        }
+        Ok(SeriesModels { usad, gvar })
+    }
+
+    /// Window length τ_w.
+    pub fn window(&self) -> usize {
+        self.usad.config.window
+    }
+
+    /// The walk's settings: USAD's window and threshold.
+    pub fn stream_config(&self, horizon: Option<usize>) -> StreamConfig {
+        StreamConfig {
+            window: self.window(),
+            threshold: self.usad.threshold,
+            horizon,
+        }
+    }
+
+    /// USAD's scores of raw windows.
+    pub fn score(&self, ws: &[&[Vec<f64>]]) -> Result<Vec<f64>> {
+        let u = self.usad;
+        u.score_windows(&flatten_z(ws, &u.mean, &u.std), ws.len())
+    }
+
+    /// The GVAR replacement baseline: θ = GVAR(x_{t−K..t−1}) − x_t.
+    pub fn gvar_policy(&self, ws: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
+        replace_policy(ws, |p| self.gvar.predict_next_batch(p))
+    }
+
+    /// h_φ's actions θ (raw units) for raw windows ending at the flagged step.
+    pub fn recad_policy(&self, model: &Recad, ws: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
+        let z = flatten_z(ws, &model.mean, &model.std);
+        let net = self.gvar.net().clone();
+        let predict = move |lagged: Tensor<3>| net.forward(lagged);
+        let theta = model.act_normalised(&z, ws.len(), &predict)?;
+        Ok(theta
+            .chunks(model.dim)
+            .map(|r| {
+                r.iter()
+                    .zip(&model.std)
+                    .map(|(t, s)| f64::from(*t) * s)
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Walks `series` (raw, abnormal) in the GVAR world with `policy`.
+    pub fn walk_gvar_world(
+        &self,
+        series: &[&[Vec<f64>]],
+        horizon: Option<usize>,
+        policy: &PolicyFn<'_>,
+    ) -> Result<Vec<SeriesOutcome>> {
+        let mut world = stream::aap_world(series, self.gvar.lags(), |p: &[&[Vec<f64>]]| {
+            self.gvar.predict_next_batch(p)
+        });
+        let score = |ws: &[&[Vec<f64>]]| self.score(ws);
+        stream::walk(
+            series,
+            &self.stream_config(horizon),
+            &score,
+            policy,
+            world.as_mut(),
+        )
+    }
+
+    /// Trains h_φ (Eq. 12) on the windows USAD flags in `series` (raw, abnormal), collected in
+    /// `rounds` walks of the GVAR world (see the module docs).
+    pub fn train_recad<R: Rng + ?Sized>(
+        &self,
+        series: &[&[Vec<f64>]],
+        config: &RecadConfig,
+        rounds: usize,
+        horizon: Option<usize>,
+        rng: &mut R,
+        observer: &mut dyn Observer,
+    ) -> Result<(Recad, RecadTraining)> {
+        let (w, d, m) = (self.window(), self.usad.dim, config.look_ahead);
+        let mut segments = Vec::new();
+        let mut model: Option<Recad> = None;
+        for round in 0..rounds.max(1) {
+            let outcomes = match &model {
+                None => self.walk_gvar_world(series, horizon, &|ws| self.gvar_policy(ws))?,
+                Some(h) => self.walk_gvar_world(series, horizon, &|ws| self.recad_policy(h, ws))?,
+            };
+            segments.extend(self.segments(&outcomes, series, m)?);
+            let n = segments.len() / ((w + m) * d);
+            if n == 0 {
+                return Err(Error::invalid(
+                    "the detector flagged no window of the abnormal series: nothing to learn \
+                     recourse from",
+                ));
+            }
+            tracing::info!(round, windows = n, "training the RecAD recourse network");
+            model = Some(self.fit(config, &segments, n, rng, observer)?);
+        }
+        let n = segments.len() / ((w + m) * d);
+        let model = model.ok_or_else(|| Error::invalid("RecAD was not trained"))?;
+        Ok((model, RecadTraining { windows: n }))
+    }
+
+    /// The z-scored segments `[n, τ_w + M, d]` h_φ learns from: for every action of the walk,
+    /// the window as it was before the action, then the M rows that follow it in the GVAR world
+    /// without that action, which Eq. 12's look-ahead re-derives with θ added.
+    fn segments(
+        &self,
+        outcomes: &[SeriesOutcome],
+        observed: &[&[Vec<f64>]],
+        look_ahead: usize,
+    ) -> Result<Vec<f32>> {
+        let (k, window) = (self.gvar.lags(), self.window());
+        let mut out = Vec::new();
+        for (o, x) in outcomes.iter().zip(observed) {
+            for a in &o.actions {
+                let t = a.t;
+                if t + look_ahead >= x.len() {
+                    continue;
+                }
+                let mut rows: Vec<Vec<f64>> = o.world[..t].to_vec();
+                rows.push(
+                    o.world[t]
+                        .iter()
+                        .zip(&a.theta)
+                        .map(|(v, th)| v - th)
+                        .collect(),
+                );
+                for s in t + 1..=t + look_ahead {
+                    let both = self
+                        .gvar
+                        .predict_next_batch(&[&rows[s - k..s], &x[s - k..s]])?;
+                    let next = x[s]
+                        .iter()
+                        .zip(both[0].iter().zip(&both[1]))
+                        .map(|(xs, (pc, po))| pc + (xs - po))
+                        .collect();
+                    rows.push(next);
+                }
+                let seg: [&[Vec<f64>]; 1] = [&rows[t + 1 - window..=t + look_ahead]];
+                out.extend(flatten_z(&seg, self.gvar.mean(), self.gvar.std()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Trains h_φ through the frozen GVAR and USAD on an autodiff device.
+    fn fit<R: Rng + ?Sized>(
+        &self,
+        config: &RecadConfig,
+        segments: &[f32],
+        n: usize,
+        rng: &mut R,
+        observer: &mut dyn Observer,
+    ) -> Result<Recad> {
+        let device = remedy_nn::autodiff(&remedy_nn::cpu());
+        let gnet = self.gvar.net_on(&device);
+        let predict = move |lagged: Tensor<3>| gnet.forward(lagged);
+        let score = |w: Tensor<2>| self.usad.score_tensor(w);
+        let problem = RecadProblem {
+            segments,
+            n,
+            window: self.window(),
+            dim: self.usad.dim,
+            lags: self.gvar.lags(),
+            tau: self.usad.threshold,
+            mean: &self.usad.mean,
+            std: &self.usad.std,
+        };
+        config.fit(problem, &predict, &score, &device, rng, observer)
+    }
+}
+
+/// z-scored, time-major flattened windows.
+pub fn flatten_z(ws: &[&[Vec<f64>]], mean: &[f64], std: &[f64]) -> Vec<f32> {
+    ws.iter()
+        .flat_map(|w| w.iter())
+        .flat_map(|r| {
+            r.iter()
+                .zip(mean.iter().zip(std))
+                .map(|(v, (m, s))| ((v - m) / s) as f32)
+        })
+        .collect()
+}
+
+/// The predictor baselines (spec §5): replace each window's last step by the prediction from
+/// the rows before it, θ = x̂_t − x_t.
+pub fn replace_policy<P>(ws: &[&[Vec<f64>]], predict: P) -> Result<Vec<Vec<f64>>>
+where
+    P: Fn(&[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>>,
+{
+    let past: Vec<&[Vec<f64>]> = ws.iter().map(|w| &w[..w.len() - 1]).collect();
+    let pred = predict(&past)?;
+    Ok(pred
+        .iter()
+        .zip(ws)
+        .map(|(p, w)| p.iter().zip(&w[w.len() - 1]).map(|(a, b)| a - b).collect())
+        .collect())
+}
