@@ -11,6 +11,8 @@ pub mod data;
 pub mod model;
 pub mod ops;
 pub mod page;
+pub mod ts;
+pub mod ts_input;
 
 pub use model::{CausalKind, DetectorKind, FitConfig, Fitted, Manifest, fit};
 pub use ops::{DetectRow, ExplainRow, RecommendRow, detect_table, explain_table, recommend_table};

@@ -55,6 +55,68 @@ pub enum Command {
     /// Write one self-contained HTML page about rows scored by a fitted model: the causal
     /// graph, detection summary, root-cause frequencies and the recommended actions.
     Report(ReportArgs),
+    /// Multivariate time series: train a window detector, a Granger model and a recourse
+    /// network on normal series, then monitor a stream step by step.
+    #[command(subcommand)]
+    Ts(TsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TsCommand {
+    /// Train USAD, GVAR and the RecAD recourse network on normal series and write a model
+    /// directory.
+    Fit(TsFitArgs),
+    /// Read steps (CSV with a header, or JSON lines) from standard input or a file and write
+    /// one JSON line per step: score, alarm, recommended action and its expected effect.
+    Monitor(TsMonitorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TsFitArgs {
+    /// Normal data (CSV or Parquet): one row per step, one column per variable.
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Model directory to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Column that splits the rows into series (used when present).
+    #[arg(long, default_value = "series_id")]
+    pub series_column: String,
+    /// Column with the time index (ignored when present).
+    #[arg(long, default_value = "t")]
+    pub time_column: String,
+    /// Variables to model, comma-separated (default: every other column).
+    #[arg(long, value_delimiter = ',')]
+    pub variables: Option<Vec<String>>,
+    /// Window length in steps.
+    #[arg(long, default_value_t = 5)]
+    pub window: usize,
+    /// Size of the synthetic shocks the recourse network learns from, in standard deviations.
+    #[arg(long, default_value_t = 5.0)]
+    pub shock: f64,
+    /// Cap on the epochs of every network.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Random seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Replace the model files in a non-empty --out directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TsMonitorArgs {
+    /// Model directory written by `remedy ts fit`.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Read steps from this file instead of standard input.
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// Take every recommended action as applied: later windows are judged in the
+    /// counterfactual world the action creates (GVAR abduction-action-prediction).
+    #[arg(long)]
+    pub assume_applied: bool,
 }
 
 /// Benchmark datasets.

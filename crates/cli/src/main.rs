@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Explain(a) => cmd::explain::run(&a),
         Command::Recommend(a) => cmd::recommend::run(&a),
         Command::Report(a) => cmd::report::run(&a),
+        Command::Ts(a) => cmd::ts::run(&a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -39,6 +39,27 @@ impl Dense {
         }
     }
 
+    /// A layer with given weights (`[d_in, d_out]`, row-major) and bias (`d_out` values).
+    pub fn from_values(
+        weight: Vec<f32>,
+        d_in: usize,
+        d_out: usize,
+        bias: Option<Vec<f32>>,
+        device: &Device,
+    ) -> Self {
+        Dense {
+            weight: Param::from_data(TensorData::new(weight, [d_in, d_out]), device),
+            bias: bias.map(|b| Param::from_data(TensorData::new(b, [d_out]), device)),
+        }
+    }
+
+    /// The weights `[d_in, d_out]` and bias as plain values.
+    pub fn values(&self) -> (Vec<f32>, Option<Vec<f32>>) {
+        let w = crate::tensor::to_flat(self.weight.val());
+        let b = self.bias.as_ref().map(|b| crate::tensor::to_flat(b.val()));
+        (w, b)
+    }
+
     /// `x W + b`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let y = x.matmul(self.weight.val());

@@ -5,10 +5,11 @@
 //! the GVAR abduction-action-prediction world (Eqs. 8-11), the world the paper trains in.
 //!
 //! Training departs from the reference loop (spec §10 item 8): the flagged windows are
-//! collected by walking the series with a behaviour policy (first the GVAR replacement, then
-//! each newly trained h_φ, `rounds` times), each window with the M rows that follow it in the
-//! GVAR world without its action, and h_φ is trained on all of them in minibatches (Eq. 12)
-//! instead of one window at a time along each series.
+//! collected in rounds, each window with the M rows that follow it in the GVAR world without
+//! its action, and h_φ is trained on all of them in minibatches (Eq. 12) instead of one window
+//! at a time along each series. The first round takes each series' first alarm as observed;
+//! each further round walks the series with the h_φ just trained, acting on every alarm as
+//! Algorithm 1 does, and adds the windows it meets in the counterfactual world it creates.
 
 use rand::Rng;
 use remedy_causal::Gvar;
@@ -18,6 +19,10 @@ use remedy_nn::{Observer, Tensor};
 
 use crate::recad::{Recad, RecadConfig, RecadProblem};
 use crate::stream::{self, PolicyFn, SeriesOutcome, StreamConfig};
+
+/// Largest |z| a training segment may hold (the Lotka-Volterra causal anomalies reach about
+/// 330 sd, spec §2.2).
+const MAX_Z: f32 = 1e3;
 
 /// A fitted USAD and GVAR on the same normal series.
 #[derive(Debug, Clone, Copy)]
@@ -69,10 +74,18 @@ impl<'a> SeriesModels<'a> {
         }
     }
 
-    /// USAD's scores of raw windows.
+    /// USAD's scores of raw windows. A window beyond the detector's `f32` range (a world run
+    /// away after some policy's actions) scores +∞: certainly abnormal.
     pub fn score(&self, ws: &[&[Vec<f64>]]) -> Result<Vec<f64>> {
         let u = self.usad;
-        u.score_windows(&flatten_z(ws, &u.mean, &u.std), ws.len())
+        let (z, wild) = tame(flatten_z(ws, &u.mean, &u.std), u.width());
+        let mut scores = u.score_windows(&z, ws.len())?;
+        for (s, w) in scores.iter_mut().zip(&wild) {
+            if *w || s.is_nan() {
+                *s = f64::INFINITY;
+            }
+        }
+        Ok(scores)
     }
 
     /// The GVAR replacement baseline: θ = GVAR(x_{t−K..t−1}) − x_t.
@@ -82,16 +95,19 @@ impl<'a> SeriesModels<'a> {
 
     /// h_φ's actions θ (raw units) for raw windows ending at the flagged step.
     pub fn recad_policy(&self, model: &Recad, ws: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
-        let z = flatten_z(ws, &model.mean, &model.std);
+        let width = model.window * model.dim;
+        let (z, wild) = tame(flatten_z(ws, &model.mean, &model.std), width);
         let net = self.gvar.net().clone();
         let predict = move |lagged: Tensor<3>| net.forward(lagged);
         let theta = model.act_normalised(&z, ws.len(), &predict)?;
+        // No action for a window out of range: the walk counts it as invalid.
         Ok(theta
             .chunks(model.dim)
-            .map(|r| {
+            .zip(&wild)
+            .map(|(r, w)| {
                 r.iter()
                     .zip(&model.std)
-                    .map(|(t, s)| f64::from(*t) * s)
+                    .map(|(t, s)| if *w { f64::NAN } else { f64::from(*t) * s })
                     .collect()
             })
             .collect())
@@ -133,7 +149,10 @@ impl<'a> SeriesModels<'a> {
         let mut model: Option<Recad> = None;
         for round in 0..rounds.max(1) {
             let outcomes = match &model {
-                None => self.walk_gvar_world(series, horizon, &|ws| self.gvar_policy(ws))?,
+                // First round: each series' first alarm, as observed (no action yet).
+                None => self.walk_gvar_world(series, Some(1), &|ws| {
+                    Ok(ws.iter().map(|w| vec![0.0; w[0].len()]).collect())
+                })?,
                 Some(h) => self.walk_gvar_world(series, horizon, &|ws| self.recad_policy(h, ws))?,
             };
             segments.extend(self.segments(&outcomes, series, m)?);
@@ -189,7 +208,11 @@ impl<'a> SeriesModels<'a> {
                     rows.push(next);
                 }
                 let seg: [&[Vec<f64>]; 1] = [&rows[t + 1 - window..=t + look_ahead]];
-                out.extend(flatten_z(&seg, self.gvar.mean(), self.gvar.std()));
+                let z = flatten_z(&seg, self.gvar.mean(), self.gvar.std());
+                // A world run away under the behaviour policy teaches nothing but overflow.
+                if z.iter().all(|v| v.is_finite() && v.abs() <= MAX_Z) {
+                    out.extend(z);
+                }
             }
         }
         Ok(out)
@@ -220,6 +243,22 @@ impl<'a> SeriesModels<'a> {
         };
         config.fit(problem, &predict, &score, &device, rng, observer)
     }
+}
+
+/// Zeroes the windows (of `width` values) that hold a value beyond `f32` comfort (non-finite
+/// or above 1e15 in z units), so a network can run on the batch; returns which they were.
+fn tame(mut z: Vec<f32>, width: usize) -> (Vec<f32>, Vec<bool>) {
+    let width = width.max(1);
+    let wild: Vec<bool> = z
+        .chunks(width)
+        .map(|c| c.iter().any(|v| !v.is_finite() || v.abs() > 1e15))
+        .collect();
+    for (c, w) in z.chunks_mut(width).zip(&wild) {
+        if *w {
+            c.iter_mut().for_each(|v| *v = 0.0);
+        }
+    }
+    (z, wild)
 }
 
 /// z-scored, time-major flattened windows.

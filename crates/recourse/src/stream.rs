@@ -71,6 +71,12 @@ pub struct SeriesOutcome {
     /// Score of every window ending at step t ≥ τ_w − 1 as the walk saw it (after the action
     /// where one was taken).
     pub scores: Vec<f64>,
+    /// The step at which the world could not go on (a non-finite continuation, e.g. a
+    /// learnt predictor run away after actions); the walk of this series stopped there.
+    pub diverged_at: Option<usize>,
+    /// Actions the policy could not give (non-finite values): taken as θ = 0, so they count
+    /// as not flipped unless the window was borderline.
+    pub invalid_actions: usize,
 }
 
 /// Walks every series (raw rows, all of one width) with the policy, in lockstep.
@@ -117,6 +123,8 @@ pub fn walk(
             world: s.iter().take(w.saturating_sub(1)).cloned().collect(),
             actions: Vec::new(),
             scores: Vec::new(),
+            diverged_at: None,
+            invalid_actions: 0,
         })
         .collect();
     // Windows evaluated since the first alarm, per series.
@@ -124,7 +132,7 @@ pub fn walk(
     let max_len = series.iter().map(|s| s.len()).max().unwrap_or(0);
     for t in w.saturating_sub(1)..max_len {
         let active: Vec<usize> = (0..series.len())
-            .filter(|&i| series[i].len() > t)
+            .filter(|&i| series[i].len() > t && out[i].diverged_at.is_none())
             .filter(|&i| match (config.horizon, since_alarm[i]) {
                 (Some(h), Some(n)) => n < h,
                 _ => true,
@@ -144,17 +152,32 @@ pub fn walk(
         } else {
             let rows: Vec<&[Vec<f64>]> = acted.iter().map(|&i| out[i].world.as_slice()).collect();
             let next = world(t, &acted, &rows)?;
-            check_rows(&next, acted.len(), dim, "world")?;
+            if next.len() != acted.len() || next.iter().any(|r| r.len() != dim) {
+                return Err(Error::invalid(format!(
+                    "the world returned {} rows for {} series (each should hold {dim} values)",
+                    next.len(),
+                    acted.len()
+                )));
+            }
             next
         };
         let mut next = next.into_iter();
+        let mut active = active;
         for &i in &active {
             let row = if out[i].actions.is_empty() {
                 series[i][t].clone()
             } else {
                 next.next().unwrap_or_default()
             };
-            out[i].world.push(row);
+            if row.iter().any(|v| !v.is_finite()) {
+                out[i].diverged_at = Some(t);
+            } else {
+                out[i].world.push(row);
+            }
+        }
+        active.retain(|&i| out[i].diverged_at.is_none());
+        if active.is_empty() {
+            continue;
         }
         let windows: Vec<&[Vec<f64>]> = active
             .iter()
@@ -166,12 +189,25 @@ pub fn walk(
             .filter(|&k| scores[k] > config.threshold)
             .collect();
         let flagged_windows: Vec<&[Vec<f64>]> = flagged.iter().map(|&k| windows[k]).collect();
-        let thetas = if flagged.is_empty() {
+        let mut thetas = if flagged.is_empty() {
             Vec::new()
         } else {
             policy(&flagged_windows)?
         };
-        check_rows(&thetas, flagged.len(), dim, "policy")?;
+        if thetas.len() != flagged.len() || thetas.iter().any(|r| r.len() != dim) {
+            return Err(Error::invalid(format!(
+                "the policy returned {} actions for {} windows (each should hold {dim} values)",
+                thetas.len(),
+                flagged.len()
+            )));
+        }
+        let mut invalid = Vec::new();
+        for (&k, theta) in flagged.iter().zip(thetas.iter_mut()) {
+            if theta.iter().any(|v| !v.is_finite()) {
+                theta.iter_mut().for_each(|v| *v = 0.0);
+                invalid.push(active[k]);
+            }
+        }
         let acted_windows: Vec<Vec<Vec<f64>>> = flagged_windows
             .iter()
             .zip(&thetas)
@@ -185,6 +221,9 @@ pub fn walk(
             })
             .collect();
         drop(windows);
+        for i in invalid {
+            out[i].invalid_actions += 1;
+        }
         for (k, &i) in active.iter().enumerate() {
             out[i].scores.push(scores[k]);
             if let Some(n) = since_alarm[i].as_mut() {
@@ -220,20 +259,6 @@ pub fn walk(
     Ok(out)
 }
 
-fn check_rows(rows: &[Vec<f64>], n: usize, dim: usize, what: &str) -> Result<()> {
-    if rows.len() != n
-        || rows
-            .iter()
-            .any(|r| r.len() != dim || r.iter().any(|v| !v.is_finite()))
-    {
-        return Err(Error::invalid(format!(
-            "the {what} returned {} rows for {n} series (each should hold {dim} finite values)",
-            rows.len()
-        )));
-    }
-    Ok(())
-}
-
 fn check_scores(scores: &[f64], n: usize) -> Result<()> {
     if scores.len() != n || scores.iter().any(|s| s.is_nan()) {
         return Err(Error::invalid(format!(
@@ -265,7 +290,14 @@ where
         let mut windows: Vec<&[Vec<f64>]> = rows.iter().map(|r| &r[t - lags..t]).collect();
         windows.extend(ids.iter().map(|&i| &observed[i][t - lags..t]));
         let pred = predict(&windows)?;
-        check_rows(&pred, 2 * ids.len(), observed[ids[0]][t].len(), "predictor")?;
+        let dim = observed[ids[0]][t].len();
+        if pred.len() != 2 * ids.len() || pred.iter().any(|r| r.len() != dim) {
+            return Err(Error::invalid(format!(
+                "the predictor returned {} rows for {} windows (each should hold {dim} values)",
+                pred.len(),
+                2 * ids.len()
+            )));
+        }
         let (cf, obs) = pred.split_at(ids.len());
         Ok(ids
             .iter()

@@ -11,3 +11,4 @@ pub mod recommend;
 pub mod report;
 pub mod reproduce;
 pub mod scm;
+pub mod ts;

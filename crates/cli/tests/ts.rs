@@ -1,0 +1,204 @@
+//! `remedy ts fit` and `remedy ts monitor` through the binary on a generated Linear benchmark:
+//! one JSON line per input step, alarms carry an action and its expected effect, the model
+//! directory reloads, and bad input or a tabular model directory is refused with exit code 2.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn remedy() -> Command {
+    Command::cargo_bin("remedy").unwrap()
+}
+
+/// Generates a small Linear benchmark and fits a time-series model on its normal series.
+fn fitted(dir: &Path) {
+    remedy()
+        .args([
+            "generate", "linear", "--train", "120", "--test", "12", "--seed", "4", "--out",
+        ])
+        .arg(dir.join("data"))
+        .assert()
+        .success();
+    remedy()
+        .args(["ts", "fit", "--epochs", "10", "--seed", "1", "--train"])
+        .arg(dir.join("data/train.csv"))
+        .arg("--out")
+        .arg(dir.join("model"))
+        .assert()
+        .success();
+}
+
+fn lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8(out.to_vec())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn fit_then_monitor_a_csv_stream_and_a_jsonl_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(dir.path());
+    let test = std::fs::read_to_string(dir.path().join("data/test.csv")).unwrap();
+    let out = remedy()
+        .args(["ts", "monitor", "--model"])
+        .arg(dir.path().join("model"))
+        .write_stdin(test.clone())
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let steps = lines(&out);
+    // 12 series of 50 steps (RecAD spec §2.1), one answer per step.
+    assert_eq!(steps.len(), test.lines().count() - 1);
+    assert!(steps[0]["score"].is_null(), "no full window at step 0");
+    assert_eq!(steps[4]["step"], 4);
+    assert!(steps[4]["score"].as_f64().is_some());
+    let alarms: Vec<&serde_json::Value> = steps.iter().filter(|s| s["alarm"] == true).collect();
+    assert!(!alarms.is_empty(), "the shocks of +2 (5σ) raise alarms");
+    for a in &alarms {
+        for k in ["x", "w", "y", "z"] {
+            assert!(a["action"][k].as_f64().is_some(), "{a}");
+            assert!(a["expected_next_with_action"][k].as_f64().is_some(), "{a}");
+        }
+        assert!(
+            a["score_after"].as_f64().is_some() && a["flips"].is_boolean(),
+            "{a}"
+        );
+    }
+    // The same steps as JSON lines give the same answers.
+    let header: Vec<&str> = test.lines().next().unwrap().split(',').collect();
+    let jsonl: String = test
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            let mut obj = serde_json::Map::new();
+            for (h, c) in header.iter().zip(&cells) {
+                if let Ok(v) = c.parse::<f64>() {
+                    obj.insert(h.to_string(), serde_json::json!(v));
+                }
+            }
+            obj.insert("series_id".into(), serde_json::json!(cells[0]));
+            format!("{}\n", serde_json::Value::Object(obj))
+        })
+        .collect();
+    let out2 = remedy()
+        .args(["ts", "monitor", "--model"])
+        .arg(dir.path().join("model"))
+        .write_stdin(jsonl)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(
+        lines(&out2),
+        steps,
+        "CSV and JSON lines give the same answers"
+    );
+    // Assuming every action applied, the counterfactual world has no more alarms than the
+    // observed one (each acted window is judged after its action).
+    let applied = remedy()
+        .args(["ts", "monitor", "--assume-applied", "--model"])
+        .arg(dir.path().join("model"))
+        .write_stdin(test)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let applied_alarms = lines(&applied)
+        .iter()
+        .filter(|s| s["alarm"] == true)
+        .count();
+    assert!(
+        applied_alarms <= alarms.len(),
+        "{applied_alarms} > {}",
+        alarms.len()
+    );
+}
+
+#[test]
+fn bad_streams_and_wrong_models_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(dir.path());
+    let model = dir.path().join("model");
+    let run = |stdin: &str| {
+        let out = remedy()
+            .args(["ts", "monitor", "--model"])
+            .arg(&model)
+            .write_stdin(stdin.to_string())
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let e = run("series_id,x,w,y\n0,1,2,3\n");
+    assert!(e.contains("lacks variable 'z'"), "{e}");
+    let e = run("x,w,y,z\n1,2,3,4\n1,2,nan,4\n");
+    assert!(e.contains("step 2") && e.contains("'y'"), "{e}");
+    let e = run("{\"x\": 1, \"w\": 2, \"y\": 3}\n");
+    assert!(
+        e.contains("line 1") && e.contains("missing variable 'z'"),
+        "{e}"
+    );
+    // Fitting refuses an occupied directory and a non-numeric variable.
+    let e = remedy()
+        .args(["ts", "fit", "--train"])
+        .arg(dir.path().join("data/test.csv"))
+        .arg("--out")
+        .arg(&model)
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    assert!(String::from_utf8(e).unwrap().contains("not empty"));
+    let e = remedy()
+        .args(["ts", "fit", "--train"])
+        .arg(dir.path().join("data/test.csv"))
+        .arg("--out")
+        .arg(dir.path().join("m2"))
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let e = String::from_utf8(e).unwrap();
+    assert!(
+        e.contains("root_causes") && e.contains("--variables"),
+        "{e}"
+    );
+    // A corrupt component is refused on load.
+    let weights = model.join("recad.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&weights, bytes).unwrap();
+    let e = run("x,w,y,z\n1,2,3,4\n");
+    assert!(e.contains("recad"), "{e}");
+}
+
+#[test]
+fn a_tabular_model_is_not_a_time_series_model() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("remedy.json"),
+        r#"{"format": "remedy-model", "format_version": 1}"#,
+    )
+    .unwrap();
+    let out = remedy()
+        .args(["ts", "monitor", "--model"])
+        .arg(dir.path())
+        .write_stdin("x\n1\n")
+        .assert()
+        .code(2)
+        .get_output()
+        .stderr
+        .clone();
+    let e = String::from_utf8(out).unwrap();
+    assert!(e.contains("not a time-series model"), "{e}");
+}
