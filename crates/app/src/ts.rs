@@ -254,8 +254,11 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
         &mut seed::child(config.seed, "shocks"),
     );
     let refs: Vec<&[Vec<f64>]> = abnormal.iter().map(Vec::as_slice).collect();
+    // As `reproduce recad` (see `remedy_eval::recad::RecadSettings::new`): no look-ahead and
+    // one round, which learnt better actions on every benchmark.
     let mut recad_config = RecadConfig {
         hidden: if d <= 8 { 50 } else { 100 },
+        look_ahead: 0,
         train: TrainConfig {
             epochs: 40,
             batch_size: 32,
@@ -268,7 +271,7 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
     let (recad, training) = models.train_recad(
         &refs,
         &recad_config,
-        2,
+        1,
         None,
         &mut seed::child(config.seed, "recad"),
         observer,
