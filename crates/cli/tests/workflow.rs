@@ -89,6 +89,68 @@ fn fit_chain(dir: &Path) -> PathBuf {
     model
 }
 
+/// The other detector and causal model (`--detector deepsvdd --causal vaca`) through the same
+/// commands: the manifest records them, shifts of 10 sd are flagged and explained, and the
+/// model reloads for every command.
+#[test]
+fn deepsvdd_and_vaca_models_fit_and_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("normal.csv");
+    std::fs::write(&train, chain_csv(2000, 11)).unwrap();
+    let edges = dir.path().join("edges.csv");
+    std::fs::write(&edges, "source,target\nX0,X1\nX1,X2\nX2,X3\n").unwrap();
+    let model = dir.path().join("model");
+    ok(remedy()
+        .args([
+            "fit",
+            "--detector",
+            "deepsvdd",
+            "--causal",
+            "vaca",
+            "--epochs",
+            "20",
+        ])
+        .args(["--seed", "2", "--train"])
+        .arg(&train)
+        .arg("--graph")
+        .arg(&edges)
+        .arg("--out")
+        .arg(&model));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("remedy.json")).unwrap()).unwrap();
+    assert_eq!(manifest["detector"], "deepsvdd");
+    assert_eq!(manifest["causal"], "vaca");
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(&rows, "X0,X1,X2,X3\n0,10,10,10\n10,10,10,20\n").unwrap();
+    let detect = json_rows(&ok(remedy()
+        .args(["detect", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&rows)));
+    assert!(detect.iter().all(|r| r["is_anomaly"] == 1.0), "{detect:?}");
+    let explain = json_rows(&ok(remedy()
+        .args(["explain", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&rows)));
+    assert_eq!(explain.len(), 2);
+    // VACA's abducted noise of the shifted node is the abnormal one (X1 in row 1).
+    let causes = explain[0]["root_causes"].as_str().unwrap();
+    assert!(causes.split('|').any(|c| c == "X1"), "{explain:?}");
+    let recommend = json_rows(&ok(remedy()
+        .args(["recommend", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&rows)));
+    assert_eq!(recommend.len(), 2);
+    for r in &recommend {
+        assert!(
+            r["score_after"].as_f64() < r["score_before"].as_f64(),
+            "{r}"
+        );
+    }
+}
+
 #[test]
 fn chain_root_causes_are_found_and_repaired() {
     let dir = tempfile::tempdir().unwrap();
