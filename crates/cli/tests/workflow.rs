@@ -552,3 +552,49 @@ fn malformed_rows_are_refused() {
         }
     }
 }
+
+/// A category the model never saw (Adult's race R has levels 0..3) is bad input: exit 2 with
+/// the row, the column and the valid levels; the same row with a known level scores.
+#[test]
+fn unknown_category_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(remedy()
+        .args([
+            "generate",
+            "adult",
+            "--train",
+            "400",
+            "--test",
+            "20",
+            "--anomalies",
+            "5",
+        ])
+        .args(["--seed", "1", "--out"])
+        .arg(d.join("adult")));
+    let model = d.join("model");
+    ok(remedy()
+        .args(["fit", "--epochs", "2", "--train"])
+        .arg(d.join("adult/train.csv"))
+        .arg("--graph")
+        .arg(d.join("adult/graph.dot"))
+        .arg("--schema")
+        .arg(d.join("adult/schema.toml"))
+        .arg("--out")
+        .arg(&model));
+    let header = "R,A,N,S,E,H,W,M,O,L";
+    for (r, fine) in [("0", true), ("7", false)] {
+        let rows = d.join(format!("rows_{r}.csv"));
+        std::fs::write(&rows, format!("{header}\n{r},32.7,3,0,19.6,22.0,3,0,1,2\n")).unwrap();
+        let mut cmd = remedy();
+        cmd.args(["detect", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&rows);
+        if fine {
+            ok(&mut cmd);
+        } else {
+            bad(&mut cmd, "column 'R': 7 is not a level");
+        }
+    }
+}
