@@ -136,3 +136,30 @@ fn help_reads_well() {
         .success()
         .stdout(predicate::str::contains("root cause").and(predicate::str::contains("generate")));
 }
+
+/// A disconnected graph is a valid causal model (independent parts), so `graph check` accepts
+/// it and names the isolated nodes and the data columns the graph leaves out.
+#[test]
+fn disconnected_graph_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = dir.path().join("g.dot");
+    std::fs::write(&g, "digraph { A -> B; C; }").unwrap();
+    let data = dir.path().join("d.csv");
+    std::fs::write(&data, "A,B,C,D\n1,2,3,4\n").unwrap();
+    let out = remedy()
+        .args(["graph", "check", "--graph"])
+        .arg(&g)
+        .arg("--data")
+        .arg(&data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("isolated nodes: C"), "{text}");
+    assert!(
+        text.contains("columns not in the graph") && text.contains('D'),
+        "{text}"
+    );
+}
