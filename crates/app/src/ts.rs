@@ -256,17 +256,7 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
     let refs: Vec<&[Vec<f64>]> = abnormal.iter().map(Vec::as_slice).collect();
     // As `reproduce recad` (see `remedy_eval::recad::RecadSettings::new`): no look-ahead and
     // one round, which learnt better actions on every benchmark.
-    let mut recad_config = RecadConfig {
-        hidden: if d <= 8 { 50 } else { 100 },
-        look_ahead: 0,
-        train: TrainConfig {
-            epochs: 40,
-            batch_size: 32,
-            learning_rate: 1e-3,
-            ..RecadConfig::default().train
-        },
-        ..RecadConfig::default()
-    };
+    let mut recad_config = RecadConfig::minibatch(if d <= 8 { 50 } else { 100 });
     cap(&mut recad_config.train, config.epochs);
     let (recad, training) = models.train_recad(
         &refs,

@@ -33,7 +33,6 @@ use remedy_core::{Error, Result, seed};
 use remedy_data::timeseries::{self, AnomalyType, TestSeries, TsBenchmark, TsConfig, World};
 use remedy_detect::usad::{Usad, UsadConfig};
 use remedy_nn::Observer;
-use remedy_nn::train::TrainConfig;
 use remedy_recourse::RecadConfig;
 use remedy_recourse::series::{SeriesModels, replace_policy};
 use remedy_recourse::stream::{self, PolicyFn, SeriesOutcome, WorldFn};
@@ -88,19 +87,8 @@ impl RecadSettings {
                 100,
             ),
         };
-        let (look_ahead, rounds) = (0, 1);
-        let recad = RecadConfig {
-            hidden,
-            look_ahead,
-            // Minibatches of 32 at lr 1e-3 instead of one window at lr 1e-4 (spec §10 item 8).
-            train: TrainConfig {
-                epochs: 40,
-                batch_size: 32,
-                learning_rate: 1e-3,
-                ..RecadConfig::default().train
-            },
-            ..RecadConfig::default()
-        };
+        let rounds = 1;
+        let recad = RecadConfig::minibatch(hidden);
         RecadSettings {
             dataset,
             anomaly,

@@ -125,6 +125,25 @@ impl Default for RecadConfig {
 }
 
 impl RecadConfig {
+    /// The settings `reproduce recad` and `ts fit` train with, for hidden width H: minibatches
+    /// of 32 at lr 1e-3 for 40 epochs instead of one window at lr 1e-4 (spec §10 item 8), no
+    /// look-ahead (M = 0: training through GVAR's continuation of an abnormal step taught
+    /// harmful actions, docs/RESULTS.md), warm start at θ = −ε̂; the rest as [`Default`].
+    pub fn minibatch(hidden: usize) -> Self {
+        let d = RecadConfig::default();
+        RecadConfig {
+            hidden,
+            look_ahead: 0,
+            train: TrainConfig {
+                epochs: 40,
+                batch_size: 32,
+                learning_rate: 1e-3,
+                ..d.train.clone()
+            },
+            ..d
+        }
+    }
+
     fn check(&self) -> Result<()> {
         let finite_nonneg = |v: f64| v.is_finite() && v >= 0.0;
         if self.hidden == 0
