@@ -493,10 +493,7 @@ impl Monitor<'_> {
             let obs: [&[Vec<f64>]; 1] = [&st.observed[st.observed.len() - k..]];
             let cf: [&[Vec<f64>]; 1] = [&st.world[st.world.len() - k..]];
             let p = m.gvar.predict_next_batch(&[cf[0], obs[0]])?;
-            row.iter()
-                .zip(p[0].iter().zip(&p[1]))
-                .map(|(x, (pc, po))| pc + (x - po))
-                .collect()
+            remedy_recourse::stream::aap_row(&row, &p[0], &p[1])
         } else {
             row.clone()
         };

@@ -33,9 +33,9 @@ use remedy_core::{Error, Result, seed};
 use remedy_data::timeseries::{self, AnomalyType, TestSeries, TsBenchmark, TsConfig, World};
 use remedy_detect::usad::{Usad, UsadConfig};
 use remedy_nn::Observer;
-use remedy_recourse::RecadConfig;
 use remedy_recourse::series::{SeriesModels, replace_policy};
 use remedy_recourse::stream::{self, PolicyFn, SeriesOutcome, WorldFn};
+use remedy_recourse::{RecadConfig, RecourseTally};
 use serde::{Deserialize, Serialize};
 
 /// The recourse methods compared (paper §5.1.2), in table order.
@@ -314,47 +314,40 @@ fn exact_world(series: &[TestSeries]) -> Box<WorldFn<'_>> {
 
 /// The paper's metrics over the walks of one method (spec §6).
 fn summarise(out: &[SeriesOutcome], std: &[f64], tau: f64, seconds: f64) -> MethodResult {
-    let mut actions = 0usize;
-    let mut failures = 0usize;
-    let mut series = 0usize;
+    // One tally in z units (the paper's cost), one in raw units.
+    let (mut z, mut raw) = (RecourseTally::default(), RecourseTally::default());
     let mut normal = 0usize;
-    let (mut cost, mut cost_raw) = (0.0, 0.0);
     for o in out.iter().filter(|o| !o.actions.is_empty()) {
-        series += 1;
         normal += usize::from(o.scores.iter().all(|s| *s <= tau));
-        for a in &o.actions {
-            actions += 1;
-            failures += usize::from(!a.flipped(tau));
-            let d = a.theta.len().max(1) as f64;
-            cost += a
-                .theta
-                .iter()
-                .zip(std)
-                .map(|(t, s)| (t / s).powi(2))
-                .sum::<f64>()
-                / d;
-            cost_raw += a.theta.iter().map(|t| t * t).sum::<f64>() / d;
-        }
+        let scaled: Vec<(Vec<f64>, bool)> = o
+            .actions
+            .iter()
+            .map(|a| {
+                let theta = a.theta.iter().zip(std).map(|(t, s)| t / s).collect();
+                (theta, a.flipped(tau))
+            })
+            .collect();
+        z.record_series(&scaled);
+        let plain: Vec<(Vec<f64>, bool)> = o
+            .actions
+            .iter()
+            .map(|a| (a.theta.clone(), a.flipped(tau)))
+            .collect();
+        raw.record_series(&plain);
     }
-    let per = |v: f64| {
-        if series == 0 {
-            f64::NAN
-        } else {
-            v / series as f64
-        }
-    };
+    let series = z.abnormal_series;
     MethodResult {
-        flip_ratio: if actions == 0 {
+        flip_ratio: z.flipping_ratio(),
+        action_cost: z.cost_per_series(),
+        action_cost_raw: raw.cost_per_series(),
+        action_steps: z.steps_per_series(),
+        actions: z.actions,
+        abnormal_series: series,
+        series_normal: if series == 0 {
             f64::NAN
         } else {
-            1.0 - failures as f64 / actions as f64
+            normal as f64 / series as f64
         },
-        action_cost: per(cost),
-        action_cost_raw: per(cost_raw),
-        action_steps: per(actions as f64),
-        actions,
-        abnormal_series: series,
-        series_normal: per(normal as f64),
         invalid_actions: out.iter().map(|o| o.invalid_actions).sum(),
         diverged_series: out.iter().filter(|o| o.diverged_at.is_some()).count(),
         seconds,

@@ -200,12 +200,7 @@ impl<'a> SeriesModels<'a> {
                     let both = self
                         .gvar
                         .predict_next_batch(&[&rows[s - k..s], &x[s - k..s]])?;
-                    let next = x[s]
-                        .iter()
-                        .zip(both[0].iter().zip(&both[1]))
-                        .map(|(xs, (pc, po))| pc + (xs - po))
-                        .collect();
-                    rows.push(next);
+                    rows.push(stream::aap_row(&x[s], &both[0], &both[1]));
                 }
                 let seg: [&[Vec<f64>]; 1] = [&rows[t + 1 - window..=t + look_ahead]];
                 let z = flatten_z(&seg, self.gvar.mean(), self.gvar.std());

@@ -302,15 +302,19 @@ where
         Ok(ids
             .iter()
             .zip(cf.iter().zip(obs))
-            .map(|(&i, (c, o))| {
-                observed[i][t]
-                    .iter()
-                    .zip(c.iter().zip(o))
-                    .map(|(x, (pc, po))| pc + (x - po))
-                    .collect()
-            })
+            .map(|(&i, (c, o))| aap_row(&observed[i][t], c, o))
             .collect())
     })
+}
+
+/// Eq. 10/11 for one row: x̃_t = f(x̃ past) + (x_t − f(x past)), from the observed row and the
+/// predictor's outputs on the counterfactual and the observed past.
+pub fn aap_row(observed: &[f64], pred_cf: &[f64], pred_observed: &[f64]) -> Vec<f64> {
+    observed
+        .iter()
+        .zip(pred_cf.iter().zip(pred_observed))
+        .map(|(x, (pc, po))| pc + (x - po))
+        .collect()
 }
 
 #[cfg(test)]
