@@ -256,40 +256,53 @@ impl Anm {
         &self.schema
     }
 
-    /// Width of node `i`'s network input: its parents' encoded columns.
-    fn parent_width(&self, i: usize) -> usize {
+    /// The row encoder (standardised continuous features, one-hot categories): the
+    /// mechanisms read their parents in this encoding.
+    pub fn encoder(&self) -> &TabularEncoder {
+        &self.encoder
+    }
+
+    /// The continuous nodes with parents, in topological order: `(node, network, sd)` where
+    /// the mechanism is `x = mean + sd · net(pa)`.
+    pub(crate) fn regressors(&self) -> impl Iterator<Item = (usize, &Mlp, f64)> {
+        self.dag
+            .topological_order()
+            .iter()
+            .filter_map(|&i| match &self.mechanisms[i] {
+                Mechanism::Regressor { net, sd, .. } => Some((i, net, *sd)),
+                _ => None,
+            })
+    }
+
+    /// Node `i`'s parents' encoded column indices, in the order its network reads them.
+    pub(crate) fn parent_columns(&self, i: usize) -> Vec<usize> {
+        let off = self.encoder.offsets();
         self.dag
             .parents(i)
             .iter()
-            .map(|&p| match self.encoder.features[p] {
-                FeatureEncoding::OneHot { levels } => levels,
-                _ => 1,
+            .flat_map(|&p| {
+                let len = match self.encoder.features[p] {
+                    FeatureEncoding::OneHot { levels } => levels,
+                    _ => 1,
+                };
+                off[p]..off[p] + len
             })
-            .sum()
+            .collect()
+    }
+
+    /// Width of node `i`'s network input: its parents' encoded columns.
+    fn parent_width(&self, i: usize) -> usize {
+        self.parent_columns(i).len()
     }
 
     /// Node `i`'s parents' encoded columns of `n` encoded rows.
     fn parent_inputs(&self, i: usize, x: &[f32], n: usize) -> Vec<f32> {
         let w = self.encoder.width();
-        let off = self.encoder.offsets();
-        let spans: Vec<(usize, usize)> = self
-            .dag
-            .parents(i)
-            .iter()
-            .map(|&p| {
-                let len = match self.encoder.features[p] {
-                    FeatureEncoding::OneHot { levels } => levels,
-                    _ => 1,
-                };
-                (off[p], len)
-            })
-            .collect();
-        let mut out = Vec::with_capacity(n * self.parent_width(i));
+        let cols = self.parent_columns(i);
+        let mut out = Vec::with_capacity(n * cols.len());
         for r in 0..n {
             let row = &x[r * w..(r + 1) * w];
-            for &(o, l) in &spans {
-                out.extend_from_slice(&row[o..o + l]);
-            }
+            out.extend(cols.iter().map(|&c| row[c]));
         }
         out
     }

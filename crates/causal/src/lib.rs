@@ -8,6 +8,7 @@ pub mod anm;
 pub mod gvar;
 pub mod nextstep;
 pub mod oracle;
+pub mod soft;
 pub mod vaca;
 pub mod var;
 
@@ -15,5 +16,6 @@ pub use anm::{Anm, AnmConfig};
 pub use gvar::{GrangerStability, Gvar, GvarConfig, granger_auroc};
 pub use nextstep::{LstmPredictor, LstmPredictorConfig, MlpPredictor, MlpPredictorConfig};
 pub use oracle::ScmOracle;
+pub use soft::{SoftCounterfactual, SoftCounterfactualFn};
 pub use vaca::{Vaca, VacaConfig};
 pub use var::{Var, VarConfig};

@@ -315,16 +315,6 @@ impl Vaca {
             .collect()
     }
 
-    /// Per node, the raw-unit size of one encoded unit (the sd of a standardised continuous
-    /// feature, the range of a min-max one, 1 otherwise): θ_raw = θ_std · scale.
-    pub fn scales(&self) -> Vec<f64> {
-        self.encoder
-            .features
-            .iter()
-            .map(|f| scale_of(f).1)
-            .collect()
-    }
-
     /// Encoded rows `[rows, width]` on the CPU (errors name the row and the feature).
     pub fn encode_rows(&self, rows: &[Vec<f64>]) -> Result<Tensor<2>> {
         let x = self.encoder.encode(rows)?;
@@ -351,7 +341,7 @@ impl Vaca {
                     .zip(&offsets)
                     .map(|(f, &o)| match f {
                         FeatureEncoding::Standard { .. } | FeatureEncoding::MinMax { .. } => {
-                            let (off, scale) = scale_of(f);
+                            let (off, scale) = crate::soft::encoding_scale(f);
                             f64::from(row[o]) * scale + off
                         }
                         FeatureEncoding::Binary => f64::from(u8::from(row[o] >= 0.5)),
@@ -437,7 +427,7 @@ impl Vaca {
                              features only; set it instead"
                         )));
                     }
-                    let theta = iv.shift_of(v) / scale_of(f).1;
+                    let theta = iv.shift_of(v) / crate::soft::encoding_scale(f).1;
                     plan.push((v, CfAction::Shift, vec![theta as f32]));
                 }
                 (false, Some(value)) => {
@@ -541,15 +531,6 @@ impl Vaca {
             net,
             report,
         })
-    }
-}
-
-/// (offset, scale) of a continuous encoding: raw = encoded · scale + offset.
-fn scale_of(f: &FeatureEncoding) -> (f64, f64) {
-    match f {
-        FeatureEncoding::Standard { mean, sd } => (*mean, *sd),
-        FeatureEncoding::MinMax { min, max } => (*min, if max > min { max - min } else { 1.0 }),
-        _ => (0.0, 1.0),
     }
 }
 

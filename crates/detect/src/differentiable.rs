@@ -1,7 +1,8 @@
 //! Detectors whose score is differentiable with respect to the input, for training recourse
 //! networks through a frozen detector (RootCLAM paper Eq. 3).
 
-use remedy_core::encode::TabularEncoder;
+use remedy_core::encode::{FeatureEncoding, TabularEncoder};
+use remedy_core::{Error, Result};
 use remedy_nn::{Device, Tensor, tensor};
 
 use crate::{AnomalyDetector, Autoencoder, DeepSvdd};
@@ -18,6 +19,42 @@ pub trait DifferentiableDetector: AnomalyDetector {
     /// g(x) on encoded inputs (rows encoded by [`DifferentiableDetector::input_encoder`]) for
     /// tensors on `device`; gradients flow to the input.
     fn scorer(&self, device: &Device) -> TensorScorer;
+}
+
+/// The detector's differentiable score of rows encoded by `from` (another encoding of the same
+/// schema, e.g. a causal model's): a column-wise affine map to the detector's own encoding,
+/// then [`DifferentiableDetector::scorer`].
+pub fn recoded_scorer(
+    detector: &dyn DifferentiableDetector,
+    from: &TabularEncoder,
+    device: &Device,
+) -> Result<impl Fn(Tensor<2>) -> Tensor<1> + use<>> {
+    let to = detector.input_encoder();
+    if from.width() != to.width() || from.features.len() != to.features.len() {
+        return Err(Error::invalid(
+            "the detector and the causal model encode the features differently",
+        ));
+    }
+    let (mut a, mut b) = (vec![1.0f32; from.width()], vec![0.0f32; from.width()]);
+    for ((f, t), &o) in from.features.iter().zip(&to.features).zip(&from.offsets()) {
+        let lin = |e: &FeatureEncoding| match e {
+            FeatureEncoding::Standard { mean, sd } => Some((*mean, *sd)),
+            FeatureEncoding::MinMax { min, max } => {
+                Some((*min, if max > min { max - min } else { 1.0 }))
+            }
+            _ => None,
+        };
+        if let (Some((m1, s1)), Some((m2, s2))) = (lin(f), lin(t)) {
+            // raw = x·s1 + m1; out = (raw − m2)/s2.
+            a[o] = (s1 / s2) as f32;
+            b[o] = ((m1 - m2) / s2) as f32;
+        }
+    }
+    let w = from.width();
+    let a = tensor::from_flat(a, 1, w, device);
+    let b = tensor::from_flat(b, 1, w, device);
+    let scorer = detector.scorer(device);
+    Ok(move |x: Tensor<2>| scorer(x * a.clone() + b.clone()))
 }
 
 impl DifferentiableDetector for Autoencoder {

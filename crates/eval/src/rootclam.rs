@@ -14,14 +14,14 @@
 
 use std::time::Instant;
 
-use remedy_causal::{ScmOracle, Vaca};
-use remedy_core::encode::{FeatureEncoding, TabularEncoder};
+use remedy_causal::{ScmOracle, SoftCounterfactual, Vaca};
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Intervention, Result, seed};
 use remedy_data::scm::Scm;
 use remedy_data::{Adult, Loan};
 use remedy_detect::DifferentiableDetector;
-use remedy_nn::{Device, Observer, Tensor, tensor};
+use remedy_detect::differentiable::recoded_scorer;
+use remedy_nn::{Device, Observer, Tensor};
 use remedy_recourse::mitigation::{
     MitigationConfig, MitigationProblem, additive_counterfactual, optimise_actions,
 };
@@ -179,38 +179,6 @@ pub fn run(settings: &RootClamSettings, observer: &mut dyn Observer) -> Result<R
             "RootCLAM runs on the tabular benchmarks (loan, adult)",
         )),
     }
-}
-
-/// Column-wise affine map from one encoding of a schema to another (same layout): the
-/// detector reads VACA's counterfactuals through it.
-fn recode(
-    from: &TabularEncoder,
-    to: &TabularEncoder,
-    device: &Device,
-) -> Result<(Tensor<2>, Tensor<2>)> {
-    if from.width() != to.width() {
-        return Err(Error::invalid("the two encoders disagree on the layout"));
-    }
-    let (mut a, mut b) = (vec![1.0f32; from.width()], vec![0.0f32; from.width()]);
-    for ((f, t), &o) in from.features.iter().zip(&to.features).zip(&from.offsets()) {
-        let lin = |e: &FeatureEncoding| match e {
-            FeatureEncoding::Standard { mean, sd } => Some((*mean, *sd)),
-            FeatureEncoding::MinMax { min, max } => {
-                Some((*min, if max > min { max - min } else { 1.0 }))
-            }
-            _ => None,
-        };
-        if let (Some((m1, s1)), Some((m2, s2))) = (lin(f), lin(t)) {
-            // raw = x·s1 + m1; out = (raw − m2)/s2.
-            a[o] = (s1 / s2) as f32;
-            b[o] = ((m1 - m2) / s2) as f32;
-        }
-    }
-    let w = from.width();
-    Ok((
-        tensor::from_flat(a, 1, w, device),
-        tensor::from_flat(b, 1, w, device),
-    ))
 }
 
 /// Everything the methods share.
@@ -472,9 +440,7 @@ impl<S: Scm> Setup<'_, S> {
 
     /// The detector's differentiable score of rows in VACA's encoding, on `device`.
     fn score_on(&self, device: &Device) -> Result<impl Fn(Tensor<2>) -> Tensor<1> + use<S>> {
-        let (a, b) = recode(self.vaca.encoder(), self.detector.input_encoder(), device)?;
-        let scorer = self.detector.scorer(device);
-        Ok(move |xc: Tensor<2>| scorer(xc * a.clone() + b.clone()))
+        recoded_scorer(self.detector, self.vaca.encoder(), device)
     }
 }
 
@@ -487,33 +453,6 @@ fn masks(sets: &[Vec<usize>], nodes: usize) -> Vec<f32> {
         }
     }
     m
-}
-
-/// The differentiable RootCLAM counterfactual on `device`: Algorithm 1 over the candidates in
-/// topological order, each step applied only to the rows whose mask holds that node (a row's
-/// other features are not re-encoded), gradients kept end to end.
-fn vaca_counterfactual<'a>(
-    vaca: &'a Vaca,
-    candidates: &'a [usize],
-    device: &Device,
-) -> impl Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> + 'a {
-    let net = vaca.net_on(device);
-    let order = vaca.in_order(candidates);
-    let nodes = vaca.dag().len();
-    let device = device.clone();
-    move |x: Tensor<2>, theta: Tensor<2>, mask: Tensor<2>| {
-        let mut state = x;
-        for &v in &order {
-            let mut sel = vec![0.0f32; nodes];
-            sel[v] = 1.0;
-            let sel = tensor::from_flat(sel, nodes, 1, &device);
-            // 1 where the row may act on v.
-            let acts = mask.clone().matmul(sel);
-            let next = net.counterfactual_soft(state.clone(), theta.clone(), &[v])?;
-            state = next * acts.clone() + state * acts.neg().add_scalar(1.0);
-        }
-        Ok(state)
-    }
 }
 
 fn amortised<S: Scm>(
@@ -551,7 +490,7 @@ fn amortised<S: Scm>(
     let score = s.score_on(&device)?;
     let offsets = enc.offsets();
     let naive = additive_counterfactual(&offsets, width, &device);
-    let rootclam = vaca_counterfactual(s.vaca, &s.candidates, &device);
+    let rootclam = s.vaca.soft_counterfactual(&s.candidates, &device);
     let cf: &dyn Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> =
         if propagate { &rootclam } else { &naive };
     // 10% of the training anomalies select the epoch (the reference holds out 8%).
@@ -594,7 +533,7 @@ fn per_row<S: Scm>(s: &Setup<'_, S>, config: &MitigationConfig) -> Result<Method
         tau: s.detector.threshold(),
     };
     let score = s.score_on(&device)?;
-    let cf = vaca_counterfactual(s.vaca, &s.candidates, &device);
+    let cf = s.vaca.soft_counterfactual(&s.candidates, &device);
     let theta = optimise_actions(config, problem, 300, 5e-2, &cf, &score, &device)?;
     evaluate(s, &theta, true, start)
 }
