@@ -9,13 +9,18 @@
 
 pub mod data;
 pub mod model;
+pub mod network;
 pub mod ops;
 pub mod page;
 pub mod ts;
 pub mod ts_input;
 
-pub use model::{CausalKind, DetectorKind, FitConfig, Fitted, Manifest, fit};
-pub use ops::{DetectRow, ExplainRow, RecommendRow, detect_table, explain_table, recommend_table};
+pub use model::{CausalKind, DetectorKind, FitConfig, Fitted, Manifest, RecourseKind, fit};
+pub use network::NetworkConfig;
+pub use ops::{
+    ActionSource, DetectRow, ExplainRow, RecommendMethod, RecommendRow, detect_table,
+    explain_table, recommend_table,
+};
 pub use page::report_page;
 pub use remedy_recourse::RecommendConfig;
 
@@ -96,11 +101,52 @@ mod tests {
         assert_eq!(ex[0].root_causes, ["X1"]);
         assert_eq!(ex[1].root_causes, ["X0", "X3"]);
         let rec = loaded
-            .recommend(&rows, &RecommendConfig::default(), None)
+            .recommend(
+                &rows,
+                &RecommendConfig::default(),
+                RecommendMethod::Auto,
+                None,
+            )
             .unwrap();
         assert!(rec.iter().all(|r| r.flips), "{rec:?}");
         assert_eq!(rec[0].action[0], 0.0);
         assert!(rec[0].action[1] < -5.0, "{rec:?}");
+        let net = loaded
+            .recommend(
+                &rows,
+                &RecommendConfig::default(),
+                RecommendMethod::Network,
+                None,
+            )
+            .unwrap();
+        // The network alone flips both rows, acting only on their root causes, and the
+        // loaded network answers exactly as the fitted one.
+        assert!(
+            net.iter()
+                .all(|r| r.flips && r.method == ActionSource::Network),
+            "{net:?}"
+        );
+        assert_eq!(net[0].acted_on, ["X1"]);
+        assert!(net[0].action[1] < 0.0, "{net:?}");
+        assert_eq!(net[1].acted_on, ["X0", "X3"]);
+        let fresh = fitted
+            .recommend(
+                &rows,
+                &RecommendConfig::default(),
+                RecommendMethod::Network,
+                None,
+            )
+            .unwrap();
+        assert_eq!(fresh, net);
+        let searched = loaded
+            .recommend(
+                &rows,
+                &RecommendConfig::default(),
+                RecommendMethod::Search,
+                None,
+            )
+            .unwrap();
+        assert!(searched.iter().all(|r| r.method == ActionSource::Search));
         let t = recommend_table(&loaded, &rec).unwrap();
         assert!(t.has("action_X1") && t.has("cf_X3") && t.has("flips"));
     }

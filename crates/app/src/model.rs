@@ -16,21 +16,26 @@
 //! format version, the components' checksums and that schema, graph and components agree.
 
 use std::path::Path;
+use std::rc::Rc;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
-use remedy_causal::{AnmConfig, VacaConfig};
+use remedy_causal::{AnmConfig, SoftCounterfactual, VacaConfig};
 use remedy_core::dag::DagJson;
 use remedy_core::io::write_atomic;
 use remedy_core::schema::sample_sd;
 use remedy_core::traits::CausalModel;
 use remedy_core::{Dag, Error, Result, Schema, Table, seed};
-use remedy_detect::{AnomalyDetector, Autoencoder, AutoencoderConfig, DeepSvdd, DeepSvddConfig};
+use remedy_detect::{
+    AnomalyDetector, Autoencoder, AutoencoderConfig, DeepSvdd, DeepSvddConfig,
+    DifferentiableDetector,
+};
 use remedy_nn::{Observer, TrainConfig};
 use remedy_rootcause::{NoiseReference, ReferenceFit};
 use serde::{Deserialize, Serialize};
 
 use crate::data;
+use crate::network::{self, NetworkConfig, RecourseNetwork, TrainInputs};
 
 /// What `remedy.json` says it is.
 pub const FORMAT: &str = "remedy-model";
@@ -42,6 +47,8 @@ pub const MANIFEST_FILE: &str = "remedy.json";
 const DETECTOR: &str = "detector";
 /// Base name of the causal model's files.
 const CAUSAL: &str = "causal";
+/// Base name of the recourse network's files.
+const RECOURSE: &str = "recourse";
 
 /// Which anomaly detector to train.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,11 +70,25 @@ pub enum CausalKind {
     Vaca,
 }
 
+/// How `remedy recommend` finds actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecourseKind {
+    /// Train RootCLAM's amortised network h_φ at fit time (the search remains available and
+    /// takes over for rows the network does not make normal).
+    Network,
+    /// No network: every recommendation is a per-row search.
+    Search,
+}
+
 /// Settings of [`fit`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FitConfig {
     pub detector: DetectorKind,
     pub causal: CausalKind,
+    pub recourse: RecourseKind,
+    /// The recourse network's settings (with `recourse = network`).
+    pub network: NetworkConfig,
     /// Seed of every random choice (split, initialisation, batches).
     pub seed: u64,
     /// Caps the epochs of every network (default: each component's own maximum, with early
@@ -85,6 +106,8 @@ impl Default for FitConfig {
         FitConfig {
             detector: DetectorKind::Ae,
             causal: CausalKind::Anm,
+            recourse: RecourseKind::Network,
+            network: NetworkConfig::default(),
             seed: 0,
             epochs: None,
             pi: 0.125,
@@ -114,6 +137,9 @@ impl ComponentFiles {
 pub struct Files {
     pub detector: ComponentFiles,
     pub causal: ComponentFiles,
+    /// The recourse network, when the model has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recourse: Option<ComponentFiles>,
 }
 
 /// `remedy.json`.
@@ -157,6 +183,8 @@ pub struct Fitted {
     pub(crate) dag: Dag,
     pub(crate) detector: Box<dyn AnomalyDetector>,
     pub(crate) causal: Box<dyn CausalModel>,
+    /// The amortised recourse network, when fitted with one.
+    pub(crate) network: Option<RecourseNetwork>,
     /// The components as fitted, to save (absent after loading).
     parts: Option<Parts>,
 }
@@ -242,51 +270,60 @@ pub fn fit(
         .collect();
 
     let mut drng = seed::child(config.seed, "detector");
-    let (detector, save_detector): (Box<dyn AnomalyDetector>, SaveFn) = match config.detector {
+    let (detector, differentiable, save_detector): (
+        Box<dyn AnomalyDetector>,
+        Rc<dyn DifferentiableDetector>,
+        SaveFn,
+    ) = match config.detector {
         DetectorKind::Ae => {
             let mut c = AutoencoderConfig::default();
             cap(&mut c.train, config.epochs);
-            let m = std::rc::Rc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
+            let m = Rc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
             let s = m.clone();
             (
-                Box::new(RcDetector(m)),
+                Box::new(RcDetector(m.clone())),
+                m,
                 Box::new(move |d: &Path| s.save(d, DETECTOR)),
             )
         }
         DetectorKind::Deepsvdd => {
             let mut c = DeepSvddConfig::default();
             cap(&mut c.train, config.epochs);
-            let m = std::rc::Rc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
+            let m = Rc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
             let s = m.clone();
             (
-                Box::new(RcDetector(m)),
+                Box::new(RcDetector(m.clone())),
+                m,
                 Box::new(move |d: &Path| s.save(d, DETECTOR)),
             )
         }
     };
     let mut crng = seed::child(config.seed, "causal");
-    let (causal, save_causal): (Box<dyn CausalModel>, SaveFn) = match config.causal {
-        CausalKind::Anm => {
-            let mut c = AnmConfig::default();
-            cap(&mut c.train, config.epochs);
-            let m = std::rc::Rc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
-            let s = m.clone();
-            (
-                Box::new(RcCausal(m)),
-                Box::new(move |d: &Path| s.save(d, CAUSAL)),
-            )
-        }
-        CausalKind::Vaca => {
-            let mut c = VacaConfig::default();
-            cap(&mut c.train, config.epochs);
-            let m = std::rc::Rc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
-            let s = m.clone();
-            (
-                Box::new(RcCausal(m)),
-                Box::new(move |d: &Path| s.save(d, CAUSAL)),
-            )
-        }
-    };
+    let (causal, soft, save_causal): (Box<dyn CausalModel>, Rc<dyn SoftCounterfactual>, SaveFn) =
+        match config.causal {
+            CausalKind::Anm => {
+                let mut c = AnmConfig::default();
+                cap(&mut c.train, config.epochs);
+                let m = Rc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
+                let s = m.clone();
+                (
+                    Box::new(RcCausal(m.clone())),
+                    m,
+                    Box::new(move |d: &Path| s.save(d, CAUSAL)),
+                )
+            }
+            CausalKind::Vaca => {
+                let mut c = VacaConfig::default();
+                cap(&mut c.train, config.epochs);
+                let m = Rc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
+                let s = m.clone();
+                (
+                    Box::new(RcCausal(m.clone())),
+                    m,
+                    Box::new(move |d: &Path| s.save(d, CAUSAL)),
+                )
+            }
+        };
     let noise = causal.abduct_batch(&tr)?;
     let noise_reference = NoiseReference::fit_blocks(
         &noise,
@@ -315,6 +352,25 @@ pub fn fit(
         threshold = detector.threshold(),
         "fitted detector, causal model and root-cause reference"
     );
+    let network = match config.recourse {
+        RecourseKind::Search => None,
+        RecourseKind::Network => network::train(
+            &TrainInputs {
+                causal: soft.as_ref(),
+                detector: differentiable.as_ref(),
+                schema: &schema,
+                reference: &noise_reference,
+                pi: config.pi,
+                feature_sd: &feature_sd,
+                rows: &tr,
+                noise: &noise,
+            },
+            &config.network,
+            config.epochs,
+            &mut seed::child(config.seed, "recourse"),
+            observer,
+        )?,
+    };
     let manifest = Manifest {
         format: FORMAT.to_string(),
         format_version: FORMAT_VERSION,
@@ -338,6 +394,7 @@ pub fn fit(
         files: Files {
             detector: ComponentFiles::named(DETECTOR),
             causal: ComponentFiles::named(CAUSAL),
+            recourse: network.as_ref().map(|_| ComponentFiles::named(RECOURSE)),
         },
     };
     Ok(Fitted {
@@ -345,6 +402,7 @@ pub fn fit(
         dag,
         detector,
         causal,
+        network,
         parts: Some(Parts {
             save_detector,
             save_causal,
@@ -353,7 +411,7 @@ pub fn fit(
 }
 
 /// A shared detector, so that the fitted value is both used and saved.
-struct RcDetector<D>(std::rc::Rc<D>);
+struct RcDetector<D>(Rc<D>);
 
 impl<D: AnomalyDetector> AnomalyDetector for RcDetector<D> {
     fn score(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
@@ -365,7 +423,7 @@ impl<D: AnomalyDetector> AnomalyDetector for RcDetector<D> {
 }
 
 /// A shared causal model.
-struct RcCausal<M>(std::rc::Rc<M>);
+struct RcCausal<M>(Rc<M>);
 
 impl<M: CausalModel> CausalModel for RcCausal<M> {
     fn node_names(&self) -> &[String] {
@@ -460,6 +518,9 @@ impl Fitted {
         }
         (parts.save_detector)(dir)?;
         (parts.save_causal)(dir)?;
+        if let Some(n) = &self.network {
+            n.save(dir, RECOURSE)?;
+        }
         let mut json = serde_json::to_vec_pretty(&self.manifest)
             .map_err(|e| Error::invalid(format!("model manifest: {e}")))?;
         json.push(b'\n');
@@ -537,6 +598,20 @@ impl Fitted {
             CausalKind::Anm => Box::new(remedy_causal::Anm::load(dir, CAUSAL)?),
             CausalKind::Vaca => Box::new(remedy_causal::Vaca::load(dir, CAUSAL)?),
         };
+        let network = match &manifest.files.recourse {
+            None => None,
+            Some(files) => {
+                let name = files.manifest.strip_suffix(".json").unwrap_or(RECOURSE);
+                let n = RecourseNetwork::load(dir, name)?;
+                if n.net.nodes != dag.len() || n.encoder.features.len() != dag.len() {
+                    return Err(Error::format(
+                        &file,
+                        "the recourse network does not match the model's features; refit the model",
+                    ));
+                }
+                Some(n)
+            }
+        };
         if causal.node_names() != dag.names() {
             return Err(Error::format(
                 dir.join(&manifest.files.causal.manifest)
@@ -566,8 +641,14 @@ impl Fitted {
             dag,
             detector,
             causal,
+            network,
             parts: None,
         })
+    }
+
+    /// How many synthetic anomalies the recourse network learnt from (`None`: no network).
+    pub fn network_anomalies(&self) -> Option<usize> {
+        self.network.as_ref().map(|n| n.anomalies)
     }
 
     /// The causal model.

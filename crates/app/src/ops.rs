@@ -3,8 +3,8 @@
 //! normal, with its counterfactual), as plain row structs and as [`Table`]s for the CLI.
 
 use remedy_core::schema::FeatureType;
-use remedy_core::{Column, Result, Table};
-use remedy_recourse::search::{self, FeatureCosts, RecommendConfig};
+use remedy_core::{Column, Error, Intervention, Result, Table};
+use remedy_recourse::search::{self, FeatureCosts, RecommendConfig, Recommendation};
 
 use crate::data;
 use crate::model::Fitted;
@@ -32,6 +32,36 @@ pub struct ExplainRow {
     pub scores: Vec<f64>,
 }
 
+/// How [`Fitted::recommend`] finds actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecommendMethod {
+    /// The model's recourse network, then the search for the rows its action does not make
+    /// normal (the search alone when the model has no network).
+    #[default]
+    Auto,
+    /// The recourse network only (one forward pass per row).
+    Network,
+    /// The per-row search only.
+    Search,
+}
+
+/// Which method produced a recommendation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActionSource {
+    Network,
+    Search,
+}
+
+impl ActionSource {
+    /// `network` or `search`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionSource::Network => "network",
+            ActionSource::Search => "search",
+        }
+    }
+}
+
 /// Recommendation for one anomalous row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecommendRow {
@@ -50,6 +80,8 @@ pub struct RecommendRow {
     pub cost: f64,
     /// Whether the counterfactual respects the schema's bounds.
     pub feasible: bool,
+    /// Which method found the action.
+    pub method: ActionSource,
 }
 
 impl Fitted {
@@ -119,53 +151,118 @@ impl Fitted {
             .collect())
     }
 
-    /// Recommendations for the anomalous rows of `table`. The search's randomness comes from
-    /// `seed` (the model's seed when `None`).
+    /// Recommendations for the anomalous rows of `table`, by `method`. The search's
+    /// randomness comes from `seed` (the model's seed when `None`).
     pub fn recommend(
         &self,
         table: &Table,
         config: &RecommendConfig,
+        method: RecommendMethod,
         seed: Option<u64>,
     ) -> Result<Vec<RecommendRow>> {
+        config.validate()?;
+        let network = match (method, &self.network) {
+            (RecommendMethod::Search, _) | (RecommendMethod::Auto, None) => None,
+            (_, Some(n)) => Some(n),
+            (RecommendMethod::Network, None) => {
+                return Err(Error::invalid(
+                    "this model has no recourse network (it was fitted with --recourse search); \
+                     use --method search, or refit with --recourse network",
+                ));
+            }
+        };
         let rows = self.rows(table)?;
         let det = self.detect_rows(&rows)?;
         let keep: Vec<usize> = (0..rows.len()).filter(|&i| det[i].1).collect();
         let picked: Vec<Vec<f64>> = keep.iter().map(|&i| rows[i].clone()).collect();
         let (sets, _) = self.locate(&picked)?;
-        let start = self.start_actions(&picked)?;
         let costs = FeatureCosts::from_schema(&self.manifest.schema, &self.manifest.feature_sd)?;
         let detector = self.detector.as_ref();
-        let score = |r: &[Vec<f64>]| detector.score(r);
-        let mut rng = self.rng(seed, "recommend");
-        let recs = search::recommend_from(
-            config,
-            self.causal.as_ref(),
-            &score,
-            detector.threshold(),
-            &picked,
-            &sets,
-            &start,
-            &costs,
-            &mut rng,
-        )?;
+        let tau = detector.threshold();
+        let mut recs: Vec<Option<(Recommendation, ActionSource)>> = vec![None; picked.len()];
+        let mut start = self.start_actions(&picked)?;
+        if let Some(net) = network {
+            let actions = net.actions(&picked, &sets, &self.manifest.schema)?;
+            let interventions: Vec<Intervention> = actions
+                .iter()
+                .map(|a| Intervention {
+                    shift: a
+                        .iter()
+                        .enumerate()
+                        .filter(|&(_, v)| *v != 0.0)
+                        .map(|(j, &v)| (j, v))
+                        .collect(),
+                    set: vec![],
+                })
+                .collect();
+            let cfs = self.causal.counterfactual_batch(&picked, &interventions)?;
+            let after = detector.score(&cfs)?;
+            let before = detector.score(&picked)?;
+            for (r, ((cf, action), iv)) in
+                cfs.into_iter().zip(actions).zip(&interventions).enumerate()
+            {
+                let rec = Recommendation {
+                    features: iv.shift.iter().map(|&(j, _)| j).collect(),
+                    cost: costs.cost_of(&action),
+                    feasible: costs.feasible(&cf),
+                    score_before: before[r],
+                    score_after: after[r],
+                    flips: after[r] <= tau,
+                    counterfactual: cf,
+                    action,
+                    iterations: 0,
+                };
+                let keep_it = method == RecommendMethod::Network || (rec.flips && rec.feasible);
+                if !keep_it && !iv.shift.is_empty() {
+                    // The search starts from the network's action.
+                    start[r] = rec.action.clone();
+                }
+                if keep_it {
+                    recs[r] = Some((rec, ActionSource::Network));
+                }
+            }
+        }
+        let todo: Vec<usize> = (0..picked.len()).filter(|&r| recs[r].is_none()).collect();
+        if !todo.is_empty() {
+            let score = |r: &[Vec<f64>]| detector.score(r);
+            let mut rng = self.rng(seed, "recommend");
+            let found = search::recommend_from(
+                config,
+                self.causal.as_ref(),
+                &score,
+                tau,
+                &pick(&picked, &todo),
+                &pick(&sets, &todo),
+                &pick(&start, &todo),
+                &costs,
+                &mut rng,
+            )?;
+            for (&r, rec) in todo.iter().zip(found) {
+                recs[r] = Some((rec, ActionSource::Search));
+            }
+        }
         let names = self.manifest.schema.names();
         let name_of = |v: &[usize]| v.iter().map(|&j| names[j].to_string()).collect();
         Ok(keep
             .iter()
             .zip(sets)
             .zip(recs)
-            .map(|((&i, set), r)| RecommendRow {
-                row: i + 1,
-                root_causes: name_of(&set),
-                acted_on: name_of(&r.features),
-                action: r.action,
-                counterfactual: r.counterfactual,
-                score_before: r.score_before,
-                score_after: r.score_after,
-                threshold: detector.threshold(),
-                flips: r.flips,
-                cost: r.cost,
-                feasible: r.feasible,
+            .map(|((&i, set), r)| {
+                let (r, method) = r.expect("every row has a recommendation");
+                RecommendRow {
+                    row: i + 1,
+                    root_causes: name_of(&set),
+                    acted_on: name_of(&r.features),
+                    action: r.action,
+                    counterfactual: r.counterfactual,
+                    score_before: r.score_before,
+                    score_after: r.score_after,
+                    threshold: tau,
+                    flips: r.flips,
+                    cost: r.cost,
+                    feasible: r.feasible,
+                    method,
+                }
             })
             .collect())
     }
@@ -208,6 +305,11 @@ impl Fitted {
             reference.scores(&noise)?,
         ))
     }
+}
+
+/// The entries `idx` of `v`.
+fn pick<T: Clone>(v: &[T], idx: &[usize]) -> Vec<T> {
+    idx.iter().map(|&i| v[i].clone()).collect()
 }
 
 /// Root-cause sets (node indices) and candidate scores, per row.
@@ -254,7 +356,7 @@ pub fn explain_table(model: &Fitted, rows: &[ExplainRow]) -> Result<Table> {
 
 /// Columns `row`, `root_causes`, `action_<name>` per actionable continuous feature,
 /// `cf_<name>` per feature (categorical ones as level text), `score_before`, `score_after`,
-/// `threshold`, `flips` (1/0), `cost`, `feasible` (1/0).
+/// `threshold`, `flips` (1/0), `cost`, `feasible` (1/0), `method` (`network` or `search`).
 pub fn recommend_table(model: &Fitted, rows: &[RecommendRow]) -> Result<Table> {
     let schema = &model.manifest.schema;
     let mut cols = vec![
@@ -300,6 +402,10 @@ pub fn recommend_table(model: &Fitted, rows: &[RecommendRow]) -> Result<Table> {
         ("flips".into(), flag(rows.iter().map(|r| r.flips))),
         ("cost".into(), num(rows.iter().map(|r| r.cost))),
         ("feasible".into(), flag(rows.iter().map(|r| r.feasible))),
+        (
+            "method".into(),
+            Column::Text(rows.iter().map(|r| r.method.as_str().to_string()).collect()),
+        ),
     ]);
     Table::new(cols)
 }

@@ -23,7 +23,7 @@ pub fn report_page(
 ) -> Result<Report> {
     let detected = model.detect(data)?;
     let explained = model.explain(data, false)?;
-    let recommended = model.recommend(data, config, seed)?;
+    let recommended = model.recommend(data, config, crate::RecommendMethod::Auto, seed)?;
     let n = detected.len();
     let n_anomalous = detected.iter().filter(|d| d.is_anomaly).count();
     let n_flipped = recommended.iter().filter(|r| r.flips).count();
@@ -111,7 +111,7 @@ pub fn report_page(
     let acts = model.action_features();
     let mut header = vec!["row".to_string(), "root causes".to_string()];
     header.extend(acts.iter().map(|a| format!("action {a}")));
-    header.extend(["score before", "score after", "flips", "cost"].map(String::from));
+    header.extend(["score before", "score after", "flips", "cost", "found by"].map(String::from));
     let mut table = HtmlTable::new(header);
     for r in recommended.iter().take(MAX_LISTED) {
         let mut cells = vec![
@@ -131,6 +131,7 @@ pub fn report_page(
         cells.push(Cell::num(r.score_after, 4));
         cells.push(Cell::text(if r.flips { "yes" } else { "no" }));
         cells.push(Cell::num(r.cost, 3));
+        cells.push(Cell::text(r.method.as_str()));
         table = table.row(cells);
     }
     let caption = if recommended.len() > MAX_LISTED {

@@ -455,6 +455,28 @@ pub enum CausalArg {
     Vaca,
 }
 
+/// How `remedy fit` prepares recommendations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RecourseArg {
+    /// Also train RootCLAM's recourse network (one forward pass per row at recommend time;
+    /// the search takes over for rows its action does not make normal).
+    Network,
+    /// No network: recommendations search per row.
+    Search,
+}
+
+/// How `remedy recommend` finds actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// The recourse network, then the search for rows its action leaves anomalous (the search
+    /// alone for a model without a network).
+    Auto,
+    /// The recourse network only.
+    Network,
+    /// The per-row search only.
+    Search,
+}
+
 #[derive(Debug, Args)]
 pub struct FitArgs {
     /// Normal training rows (CSV or Parquet). Columns that are not graph nodes (labels, ids)
@@ -476,6 +498,9 @@ pub struct FitArgs {
     /// Causal model used to find root causes and propagate actions.
     #[arg(long, value_enum, default_value_t = CausalArg::Anm)]
     pub causal: CausalArg,
+    /// Train a recourse network for `remedy recommend`, or rely on the per-row search.
+    #[arg(long, value_enum, default_value_t = RecourseArg::Network)]
+    pub recourse: RecourseArg,
     /// Random seed; the same seed and data give the same model.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -546,6 +571,9 @@ pub struct ExplainArgs {
 pub struct RecommendArgs {
     #[command(flatten)]
     pub apply: ApplyArgs,
+    /// How actions are found.
+    #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
+    pub method: MethodArg,
     /// Seed of the search (default: the model's seed).
     #[arg(long)]
     pub seed: Option<u64>,

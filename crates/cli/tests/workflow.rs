@@ -202,6 +202,93 @@ fn chain_root_causes_are_found_and_repaired() {
     assert!(recommend[1]["action_X3"].as_f64().unwrap() < -5.0);
 }
 
+/// `remedy fit` trains the recourse network by default (RootCLAM's h_φ, on synthetic
+/// anomalies): `recommend --method network` answers with it alone and makes the chain rows
+/// normal acting only on their root causes; `--method search` never uses it; a model fitted
+/// with `--recourse search` has none and says so; a corrupt network file is refused.
+#[test]
+fn recourse_network_and_search_methods() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fit_chain(dir.path());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("remedy.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["files"]["recourse"]["weights"],
+        "recourse.safetensors"
+    );
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(&rows, "X0,X1,X2,X3\n0,10,10,10\n10,10,10,20\n").unwrap();
+    let recommend = |model: &Path, method: &str| {
+        json_rows(&ok(remedy()
+            .args([
+                "recommend",
+                "--format",
+                "json",
+                "--method",
+                method,
+                "--model",
+            ])
+            .arg(model)
+            .arg("--data")
+            .arg(&rows)))
+    };
+    let net = recommend(&model, "network");
+    assert_eq!(net.len(), 2);
+    for r in &net {
+        assert_eq!(r["method"], "network", "{r}");
+        assert_eq!(r["flips"], 1.0, "{r}");
+    }
+    // Masked to the root causes: X1 only in row 1, X0 and X3 in row 2, each downwards.
+    assert_eq!(net[0]["action_X0"], 0.0);
+    assert_eq!(net[0]["action_X3"], 0.0);
+    assert!(net[0]["action_X1"].as_f64().unwrap() < 0.0, "{:?}", net[0]);
+    assert_eq!(net[1]["action_X1"], 0.0);
+    assert!(net[1]["action_X0"].as_f64().unwrap() < 0.0, "{:?}", net[1]);
+    assert!(net[1]["action_X3"].as_f64().unwrap() < 0.0, "{:?}", net[1]);
+    // The default (auto) keeps the network's action where it makes the row normal.
+    assert_eq!(recommend(&model, "auto"), net);
+    for r in recommend(&model, "search") {
+        assert_eq!(r["method"], "search", "{r}");
+    }
+
+    let train = dir.path().join("normal.csv");
+    let edges = dir.path().join("edges.csv");
+    let plain = dir.path().join("plain");
+    ok(remedy()
+        .args(["fit", "--epochs", "5", "--recourse", "search", "--train"])
+        .arg(&train)
+        .arg("--graph")
+        .arg(&edges)
+        .arg("--out")
+        .arg(&plain));
+    assert!(!plain.join("recourse.json").exists());
+    for r in recommend(&plain, "auto") {
+        assert_eq!(r["method"], "search", "{r}");
+    }
+    bad(
+        remedy()
+            .args(["recommend", "--method", "network", "--model"])
+            .arg(&plain)
+            .arg("--data")
+            .arg(&rows),
+        "no recourse network",
+    );
+
+    let weights = model.join("recourse.safetensors");
+    let mut bytes = std::fs::read(&weights).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&weights, bytes).unwrap();
+    bad(
+        remedy()
+            .args(["recommend", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&rows),
+        "recourse.safetensors",
+    );
+}
+
 #[test]
 fn loan_fit_detect_explain_recommend() {
     let dir = tempfile::tempdir().unwrap();

@@ -145,6 +145,21 @@ impl FeatureCosts {
         })
     }
 
+    /// `‖c ⊙ θ/sd‖₂` of an action θ in original units (one value per node).
+    pub fn cost_of(&self, action: &[f64]) -> f64 {
+        action
+            .iter()
+            .enumerate()
+            .map(|(j, a)| (self.cost[j] * a / self.sd[j]).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// Whether a row respects every bound.
+    pub fn feasible(&self, x: &[f64]) -> bool {
+        self.violation(x) == 0.0
+    }
+
     /// How far (in sds, summed) a row leaves the bounds; 0 when it respects them.
     fn violation(&self, x: &[f64]) -> f64 {
         let mut v = 0.0;
@@ -441,13 +456,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
             for (&j, z) in s.features.iter().zip(&s.best_z) {
                 action[j] = z * costs.sd[j];
             }
-            let cost = s
-                .features
-                .iter()
-                .zip(&s.best_z)
-                .map(|(&j, z)| (costs.cost[j] * z).powi(2))
-                .sum::<f64>()
-                .sqrt();
+            let cost = costs.cost_of(&action);
             Recommendation {
                 features: s.features,
                 action,

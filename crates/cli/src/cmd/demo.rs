@@ -63,7 +63,12 @@ fn workflow(loan: &Loan, bench: &tabular::TabularBenchmark, seed: u64) -> Result
     let train = tabular::train_table(loan, bench)?;
     let model = remedy_app::fit(&train, &dag, Some(&schema), &config, &mut Bar::default())?;
     let test = tabular::test_table(loan, bench)?;
-    let recs = model.recommend(&test, &remedy_app::RecommendConfig::default(), None)?;
+    let recs = model.recommend(
+        &test,
+        &remedy_app::RecommendConfig::default(),
+        remedy_app::RecommendMethod::Auto,
+        None,
+    )?;
     let truth: Vec<&[usize]> = bench.root_causes(loan).collect();
     println!(
         "  {:>5}  {:<12} {:<12} {:<34} {:>8} {:>8}",

@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use remedy_app::model::check_output_dir;
-use remedy_app::{CausalKind, DetectorKind, FitConfig};
+use remedy_app::{CausalKind, DetectorKind, FitConfig, RecourseKind};
 use remedy_core::dot::read_graph;
 use remedy_core::io::read_table;
 use remedy_core::{Result, Schema};
 
-use crate::args::{CausalArg, FitArgs, TabularDetectorArg};
+use crate::args::{CausalArg, FitArgs, RecourseArg, TabularDetectorArg};
 use crate::progress::Bar;
 
 pub fn run(a: &FitArgs) -> Result<()> {
@@ -26,6 +26,10 @@ pub fn run(a: &FitArgs) -> Result<()> {
         causal: match a.causal {
             CausalArg::Anm => CausalKind::Anm,
             CausalArg::Vaca => CausalKind::Vaca,
+        },
+        recourse: match a.recourse {
+            RecourseArg::Network => RecourseKind::Network,
+            RecourseArg::Search => RecourseKind::Search,
         },
         seed: a.seed,
         epochs: a.epochs,
@@ -45,9 +49,18 @@ pub fn run(a: &FitArgs) -> Result<()> {
         );
     }
     fitted.save(&a.out, a.force)?;
+    let recourse = match (a.recourse, fitted.network_anomalies()) {
+        (RecourseArg::Search, _) => "recommendations search per row".to_string(),
+        (RecourseArg::Network, Some(n)) => {
+            format!("recourse network trained on {n} synthetic anomalies")
+        }
+        (RecourseArg::Network, None) => "too few synthetic anomalies with an actionable root \
+             cause to train a recourse network: recommendations search per row"
+            .to_string(),
+    };
     eprintln!(
         "fitted {} features on {} rows ({} for validation) in {:.1} s: threshold {:.4}, \
-         root-cause candidates {}; model written to {}",
+         root-cause candidates {}; {recourse}; model written to {}",
         fitted.features().len(),
         fitted.manifest.train_rows,
         fitted.manifest.valid_rows,

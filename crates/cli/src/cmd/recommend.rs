@@ -3,11 +3,11 @@
 
 use std::time::Instant;
 
-use remedy_app::{Fitted, RecommendConfig, recommend_table};
+use remedy_app::{Fitted, RecommendConfig, RecommendMethod, recommend_table};
 use remedy_core::Result;
 use remedy_core::io::read_table;
 
-use crate::args::RecommendArgs;
+use crate::args::{MethodArg, RecommendArgs};
 use crate::output::{emit, render};
 
 pub fn run(a: &RecommendArgs) -> Result<()> {
@@ -20,12 +20,23 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
         ..defaults
     };
     let start = Instant::now();
-    let rows = model.recommend(&data, &config, a.seed)?;
+    let method = match a.method {
+        MethodArg::Auto => RecommendMethod::Auto,
+        MethodArg::Network => RecommendMethod::Network,
+        MethodArg::Search => RecommendMethod::Search,
+    };
+    let rows = model.recommend(&data, &config, method, a.seed)?;
     let flipped = rows.iter().filter(|r| r.flips).count();
+    let by_net = rows
+        .iter()
+        .filter(|r| r.method == remedy_app::ActionSource::Network)
+        .count();
     eprintln!(
-        "{} anomalous row{}, {flipped} made normal by the recommended action ({:.1} s)",
+        "{} anomalous row{}, {flipped} made normal by the recommended action ({by_net} found \
+         by the recourse network, {} by search; {:.1} s)",
         rows.len(),
         if rows.len() == 1 { "" } else { "s" },
+        rows.len() - by_net,
         start.elapsed().as_secs_f64()
     );
     let table = recommend_table(&model, &rows)?;
