@@ -26,6 +26,7 @@ use remedy_detect::differentiable::recoded_scorer;
 use remedy_nn::store::{self, NamedTensor, field};
 use remedy_nn::{Observer, Tensor, TrainConfig, TrainReport};
 use remedy_recourse::mitigation::{MitigationConfig, MitigationNet, MitigationProblem};
+use remedy_recourse::search::FeatureCosts;
 use remedy_rootcause::NoiseReference;
 use serde::{Deserialize, Serialize};
 
@@ -144,9 +145,9 @@ pub(crate) fn train<R: Rng + ?Sized>(
     }
     // One noise value per node (additive-noise models): shock in units of its spread;
     // otherwise in units of the feature's.
+    let one = causal.noise_dims().iter().all(|&k| k == 1);
     let unit: Vec<f64> = (0..nodes)
         .map(|j| {
-            let one = causal.noise_dims().iter().all(|&k| k == 1);
             let v = if one {
                 remedy_core::schema::sample_sd(
                     &inputs.noise.iter().map(|u| u[j]).collect::<Vec<_>>(),
@@ -212,10 +213,11 @@ pub(crate) fn train<R: Rng + ?Sized>(
     let mask = masks(&sets, &allowed);
     let sc = scales(&encoder);
     // c ⊙ θ/sd with θ_raw = θ · scale: the search's cost of the same action.
+    let costs = FeatureCosts::from_schema(inputs.schema, inputs.feature_sd)?;
     let cost: Vec<f32> = (0..nodes)
         .map(|j| {
             if allowed[j] {
-                (inputs.schema.features[j].cost * sc[j] / positive(inputs.feature_sd[j])) as f32
+                (costs.cost[j] * sc[j] / costs.sd[j]) as f32
             } else {
                 0.0
             }
@@ -234,8 +236,7 @@ pub(crate) fn train<R: Rng + ?Sized>(
     };
     let raw_score = recoded_scorer(inputs.detector, &encoder, &device)?;
     let score = move |x: Tensor<2>| raw_score(x).div_scalar(tau);
-    let candidates: Vec<usize> = shockable.clone();
-    let cf = causal.soft_counterfactual(&candidates, &device);
+    let cf = causal.soft_counterfactual(&shockable, &device);
     let n = rows.len();
     let n_valid = (n / 10).max(1);
     let train_idx: Vec<usize> = (0..n - n_valid).collect();
@@ -259,10 +260,6 @@ pub(crate) fn train<R: Rng + ?Sized>(
         encoder,
         anomalies: n,
     }))
-}
-
-fn positive(v: f64) -> f64 {
-    if v.is_finite() && v > 0.0 { v } else { 1.0 }
 }
 
 impl RecourseNetwork {
