@@ -183,18 +183,8 @@ impl Fitted {
         let mut start = self.start_actions(&picked)?;
         if let Some(net) = network {
             let actions = net.actions(&picked, &sets, &self.manifest.schema)?;
-            let interventions: Vec<Intervention> = actions
-                .iter()
-                .map(|a| Intervention {
-                    shift: a
-                        .iter()
-                        .enumerate()
-                        .filter(|&(_, v)| *v != 0.0)
-                        .map(|(j, &v)| (j, v))
-                        .collect(),
-                    set: vec![],
-                })
-                .collect();
+            let interventions: Vec<Intervention> =
+                actions.iter().map(|a| Intervention::shifts(a)).collect();
             let cfs = self.causal.counterfactual_batch(&picked, &interventions)?;
             let after = detector.score(&cfs)?;
             let before = detector.score(&picked)?;

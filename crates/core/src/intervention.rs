@@ -14,6 +14,20 @@ pub struct Intervention {
 }
 
 impl Intervention {
+    /// Soft interventions from a dense action vector (one shift per node, 0 = none): the
+    /// nodes with a non-zero shift.
+    pub fn shifts(action: &[f64]) -> Self {
+        Intervention {
+            shift: action
+                .iter()
+                .enumerate()
+                .filter(|&(_, v)| *v != 0.0)
+                .map(|(j, &v)| (j, v))
+                .collect(),
+            set: vec![],
+        }
+    }
+
     /// True when nothing is intervened on.
     pub fn is_empty(&self) -> bool {
         self.shift.is_empty() && self.set.is_empty()

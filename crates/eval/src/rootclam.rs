@@ -629,18 +629,7 @@ fn evaluate<S: Scm>(
                 .collect()
         })
         .collect();
-    let interventions: Vec<Intervention> = raw
-        .iter()
-        .map(|t| Intervention {
-            shift: t
-                .iter()
-                .enumerate()
-                .filter(|&(_, v)| *v != 0.0)
-                .map(|(j, &v)| (j, v))
-                .collect(),
-            set: vec![],
-        })
-        .collect();
+    let interventions: Vec<Intervention> = raw.iter().map(|a| Intervention::shifts(a)).collect();
     let model_cf: Vec<Vec<f64>> = if propagate {
         s.vaca.counterfactual_batch(&s.test_rows, &interventions)?
     } else {
