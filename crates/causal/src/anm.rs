@@ -664,7 +664,7 @@ impl CausalModel for Anm {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::ScmOracle;
     use remedy_core::seed;
@@ -673,7 +673,7 @@ mod tests {
     use remedy_nn::NoObserver;
 
     /// Normal rows (feature nodes only) drawn from `scm`.
-    fn rows<S: Scm>(scm: &S, n: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> {
+    pub(crate) fn rows<S: Scm>(scm: &S, n: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> {
         (0..n)
             .map(|_| {
                 let x = scm.forward(&scm.sample_noise(rng, &[]), &Intervention::default());
@@ -682,7 +682,7 @@ mod tests {
             .collect()
     }
 
-    fn fitted<S: Scm>(scm: &S, n: usize, epochs: usize) -> Anm {
+    pub(crate) fn fitted<S: Scm>(scm: &S, n: usize, epochs: usize) -> Anm {
         let mut rng = seed::rng(11);
         let train = rows(scm, n, &mut rng);
         let valid = rows(scm, n / 5, &mut rng);

@@ -153,44 +153,16 @@ impl SoftCounterfactual for Anm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::AnmConfig;
     use rand::Rng;
     use remedy_core::{Intervention, seed};
-    use remedy_data::scm::Scm;
-    use remedy_data::{Loan, tabular};
-    use remedy_nn::{NoObserver, TrainConfig, autodiff, cpu};
+    use remedy_data::Loan;
+    use remedy_nn::{autodiff, cpu};
 
+    /// An additive-noise model of Loan (5 epochs) and 40 fresh normal rows.
     fn loan_anm() -> (Anm, Vec<Vec<f64>>) {
         let scm = Loan::new();
-        let mut rng = seed::rng(5);
-        let rows = |n: usize, rng: &mut seed::RemedyRng| -> Vec<Vec<f64>> {
-            (0..n)
-                .map(|_| {
-                    let x = scm.forward(&scm.sample_noise(rng, &[]), &Intervention::default());
-                    scm.feature_nodes().iter().map(|&i| x[i]).collect()
-                })
-                .collect()
-        };
-        let train = rows(600, &mut rng);
-        let valid = rows(100, &mut rng);
-        let test = rows(40, &mut rng);
-        let names: Vec<&str> = scm
-            .feature_nodes()
-            .iter()
-            .map(|&i| scm.dag().name(i))
-            .collect();
-        let dag = scm.dag().subgraph(&names).unwrap();
-        let schema = tabular::schema(&scm).unwrap();
-        let cfg = AnmConfig {
-            train: TrainConfig {
-                epochs: 5,
-                ..AnmConfig::default().train
-            },
-            ..AnmConfig::default()
-        };
-        let anm = cfg
-            .fit(&dag, &schema, &train, &valid, &mut rng, &mut NoObserver)
-            .unwrap();
+        let anm = crate::anm::tests::fitted(&scm, 600, 5);
+        let test = crate::anm::tests::rows(&scm, 40, &mut seed::rng(5));
         (anm, test)
     }
 
