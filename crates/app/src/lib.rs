@@ -96,29 +96,19 @@ mod tests {
         );
         let a = fitted.detect(&rows).unwrap();
         assert_eq!(a, d, "loading gives the same scores");
+        let recommend = |m: &Fitted, method| {
+            m.recommend(&rows, &RecommendConfig::default(), method, None)
+                .unwrap()
+        };
         let ex = loaded.explain(&rows, false).unwrap();
         assert_eq!(ex.len(), 2);
         assert_eq!(ex[0].root_causes, ["X1"]);
         assert_eq!(ex[1].root_causes, ["X0", "X3"]);
-        let rec = loaded
-            .recommend(
-                &rows,
-                &RecommendConfig::default(),
-                RecommendMethod::Auto,
-                None,
-            )
-            .unwrap();
+        let rec = recommend(&loaded, RecommendMethod::Auto);
         assert!(rec.iter().all(|r| r.flips), "{rec:?}");
         assert_eq!(rec[0].action[0], 0.0);
         assert!(rec[0].action[1] < -5.0, "{rec:?}");
-        let net = loaded
-            .recommend(
-                &rows,
-                &RecommendConfig::default(),
-                RecommendMethod::Network,
-                None,
-            )
-            .unwrap();
+        let net = recommend(&loaded, RecommendMethod::Network);
         // The network alone flips both rows, acting only on their root causes, and the
         // loaded network answers exactly as the fitted one.
         assert!(
@@ -129,23 +119,9 @@ mod tests {
         assert_eq!(net[0].acted_on, ["X1"]);
         assert!(net[0].action[1] < 0.0, "{net:?}");
         assert_eq!(net[1].acted_on, ["X0", "X3"]);
-        let fresh = fitted
-            .recommend(
-                &rows,
-                &RecommendConfig::default(),
-                RecommendMethod::Network,
-                None,
-            )
-            .unwrap();
+        let fresh = recommend(&fitted, RecommendMethod::Network);
         assert_eq!(fresh, net);
-        let searched = loaded
-            .recommend(
-                &rows,
-                &RecommendConfig::default(),
-                RecommendMethod::Search,
-                None,
-            )
-            .unwrap();
+        let searched = recommend(&loaded, RecommendMethod::Search);
         assert!(searched.iter().all(|r| r.method == ActionSource::Search));
         let t = recommend_table(&loaded, &rec).unwrap();
         assert!(t.has("action_X1") && t.has("cf_X3") && t.has("flips"));

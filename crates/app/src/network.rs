@@ -25,7 +25,9 @@ use remedy_detect::DifferentiableDetector;
 use remedy_detect::differentiable::recoded_scorer;
 use remedy_nn::store::{self, NamedTensor, field};
 use remedy_nn::{Observer, Tensor, TrainConfig, TrainReport};
-use remedy_recourse::mitigation::{MitigationConfig, MitigationNet, MitigationProblem};
+use remedy_recourse::mitigation::{
+    MitigationConfig, MitigationNet, MitigationProblem, action_masks,
+};
 use remedy_recourse::search::FeatureCosts;
 use remedy_rootcause::NoiseReference;
 use serde::{Deserialize, Serialize};
@@ -90,18 +92,6 @@ pub(crate) fn action_nodes(schema: &Schema) -> Vec<bool> {
         .iter()
         .map(|f| f.actionable && f.kind == FeatureType::Continuous)
         .collect()
-}
-
-/// Row-major 0/1 masks `[rows, nodes]`: a row's root causes that may be acted on.
-fn masks(sets: &[Vec<usize>], allowed: &[bool]) -> Vec<f32> {
-    let k = allowed.len();
-    let mut m = vec![0.0f32; sets.len() * k];
-    for (r, s) in sets.iter().enumerate() {
-        for &j in s.iter().filter(|&&j| allowed[j]) {
-            m[r * k + j] = 1.0;
-        }
-    }
-    m
 }
 
 /// One raw-unit scale per node from an encoder: θ_raw = θ · scale.
@@ -210,7 +200,7 @@ pub(crate) fn train<R: Rng + ?Sized>(
     }
     let encoder = causal.encoder().clone();
     let x = encoder.encode(&rows)?;
-    let mask = masks(&sets, &allowed);
+    let mask = action_masks(&sets, &allowed);
     let sc = scales(&encoder);
     // c ⊙ θ/sd with θ_raw = θ · scale: the search's cost of the same action.
     let costs = FeatureCosts::from_schema(inputs.schema, inputs.feature_sd)?;
@@ -276,7 +266,7 @@ impl RecourseNetwork {
         }
         let nodes = schema.features.len();
         let x = self.encoder.encode(rows)?;
-        let mask = masks(sets, &action_nodes(schema));
+        let mask = action_masks(sets, &action_nodes(schema));
         let theta = self.net.actions(&x, &mask, rows.len())?;
         let sc = scales(&self.encoder);
         Ok((0..rows.len())

@@ -23,7 +23,7 @@ use remedy_detect::DifferentiableDetector;
 use remedy_detect::differentiable::recoded_scorer;
 use remedy_nn::{Device, Observer, Tensor};
 use remedy_recourse::mitigation::{
-    MitigationConfig, MitigationProblem, additive_counterfactual, optimise_actions,
+    MitigationConfig, MitigationProblem, action_masks, additive_counterfactual, optimise_actions,
 };
 use remedy_rootcause::{NoiseQuantileConfig, RootCauseLocator};
 use serde::{Deserialize, Serialize};
@@ -444,17 +444,6 @@ impl<S: Scm> Setup<'_, S> {
     }
 }
 
-/// Row-major 0/1 masks `[rows, nodes]` from sets.
-fn masks(sets: &[Vec<usize>], nodes: usize) -> Vec<f32> {
-    let mut m = vec![0.0f32; sets.len() * nodes];
-    for (r, s) in sets.iter().enumerate() {
-        for &j in s {
-            m[r * nodes + j] = 1.0;
-        }
-    }
-    m
-}
-
 fn amortised<S: Scm>(
     s: &Setup<'_, S>,
     config: &MitigationConfig,
@@ -476,7 +465,7 @@ fn amortised<S: Scm>(
         (all, vec![s.candidates.clone(); s.test_rows.len()])
     };
     let x = enc.encode(&s.train_rows)?;
-    let mask = masks(&train_sets, nodes);
+    let mask = action_masks(&train_sets, &vec![true; nodes]);
     let cost = s.costs();
     let problem = MitigationProblem {
         x: &x,
@@ -510,7 +499,11 @@ fn amortised<S: Scm>(
         observer,
     )?;
     let xt = enc.encode(&s.test_rows)?;
-    let theta = net.actions(&xt, &masks(&test_sets, nodes), s.test_rows.len())?;
+    let theta = net.actions(
+        &xt,
+        &action_masks(&test_sets, &vec![true; nodes]),
+        s.test_rows.len(),
+    )?;
     evaluate(s, &theta, propagate, start)
 }
 
@@ -521,7 +514,7 @@ fn per_row<S: Scm>(s: &Setup<'_, S>, config: &MitigationConfig) -> Result<Method
     let nodes = s.vaca.dag().len();
     let enc = s.vaca.encoder();
     let x = enc.encode(&s.test_rows)?;
-    let mask = masks(&s.test_sets, nodes);
+    let mask = action_masks(&s.test_sets, &vec![true; nodes]);
     let cost = s.costs();
     let problem = MitigationProblem {
         x: &x,

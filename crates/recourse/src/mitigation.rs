@@ -276,6 +276,23 @@ impl MitigationNet {
     }
 }
 
+/// Row-major 0/1 action masks `[rows, nodes]` for h_φ (paper §4.3: actions only on each
+/// row's root causes): node j of row r is 1 when it is in `sets[r]` and `allowed[j]` (e.g.
+/// actionable).
+pub fn action_masks(sets: &[Vec<usize>], allowed: &[bool]) -> Vec<f32> {
+    let k = allowed.len();
+    let mut m = vec![0.0f32; sets.len() * k];
+    for (r, s) in sets.iter().enumerate() {
+        for &j in s
+            .iter()
+            .filter(|&&j| allowed.get(j).copied().unwrap_or(false))
+        {
+            m[r * k + j] = 1.0;
+        }
+    }
+    m
+}
+
 /// Per-row optimisation of θ with the same objective (no amortisation): Adam on the actions
 /// of every row at once, `steps` full-batch steps from θ = 0. Returns `[n, nodes]`.
 pub fn optimise_actions(
@@ -374,6 +391,13 @@ mod tests {
     use super::*;
     use remedy_core::seed;
     use remedy_nn::NoObserver;
+
+    #[test]
+    fn action_masks_keep_allowed_root_causes_only() {
+        let sets = vec![vec![0, 2], vec![], vec![1, 2, 7]];
+        let m = action_masks(&sets, &[true, false, true]);
+        assert_eq!(m, vec![1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]);
+    }
 
     /// A toy problem: the score is ‖x‖² in 2-d, τ = 1, rows at distance 3 along x0; only x0
     /// may move. The optimum of Eq. 3 moves x0 to just under √(ατ) and no further.
