@@ -38,6 +38,7 @@ use remedy_core::{Column, Error, Result, Table, seed};
 use remedy_detect::usad::{Usad, UsadConfig};
 use remedy_nn::{Observer, TrainConfig};
 use remedy_recourse::series::SeriesModels;
+use remedy_recourse::stream::ValueBounds;
 use remedy_recourse::{Recad, RecadConfig};
 use serde::{Deserialize, Serialize};
 
@@ -108,6 +109,10 @@ pub struct TsManifest {
     pub shock: f64,
     pub abnormal_series: usize,
     pub recourse_windows: usize,
+    /// Each variable's range over the training series: actions never carry a variable further
+    /// outside it. Absent in models written before it was kept (their actions are unbounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bounds: Option<ValueBounds>,
     pub files: TsFiles,
 }
 
@@ -281,6 +286,7 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
         shock: config.shock,
         abnormal_series: abnormal.len(),
         recourse_windows: training.windows,
+        bounds: Some(ValueBounds::from_series(&train)?),
         files: TsFiles {
             usad: "usad".into(),
             gvar: "gvar".into(),
@@ -339,7 +345,11 @@ impl TsModel {
 
     /// The detector and predictor pair.
     pub fn models(&self) -> Result<SeriesModels<'_>> {
-        SeriesModels::new(&self.usad, &self.gvar)
+        let models = SeriesModels::new(&self.usad, &self.gvar)?;
+        match &self.manifest.bounds {
+            Some(b) => models.with_bounds(b),
+            None => Ok(models),
+        }
     }
 
     /// Writes the model directory (components first, `remedy.json` last, each atomically).
@@ -539,7 +549,10 @@ impl Monitor<'_> {
             out.expected_next = Some(named(&m.gvar.predict_next_batch(&[tail])?[0]));
             return Ok(out);
         }
-        let theta = models.recad_policy(&m.recad, &[&window])?.remove(0);
+        let mut theta = models.recad_policy(&m.recad, &[&window])?.remove(0);
+        if let Some(b) = models.bounds {
+            b.limit(&window[w - 1], &mut theta);
+        }
         let mut acted = window.clone();
         for (v, t) in acted[w - 1].iter_mut().zip(&theta) {
             *v += t;

@@ -295,6 +295,19 @@ pub struct RecadArgs {
     /// code: 4); by default acting continues while windows stay abnormal.
     #[arg(long)]
     pub horizon: Option<usize>,
+    /// Steps after the acted one that training keeps normal through GVAR (Eq. 12's look-ahead
+    /// M; default 0, see docs/RESULTS.md for why).
+    #[arg(long, value_name = "M")]
+    pub look_ahead: Option<usize>,
+    /// Rounds of collecting training windows for the recourse network (default: 2 on Linear,
+    /// 1 on Lotka-Volterra); each further round walks the GVAR world with the network just
+    /// trained and adds the windows still abnormal.
+    #[arg(long)]
+    pub rounds: Option<usize>,
+    /// Let actions carry variables beyond the range they took in the normal training series
+    /// (by default every method's actions are held within it).
+    #[arg(long)]
+    pub unbounded: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,

@@ -1,6 +1,7 @@
 //! `remedy reproduce recad` through the binary on a reduced Linear benchmark: the JSON keys of
 //! the issue, metrics in range, RecAD flipping more abnormal steps than the GVAR replacement
-//! baseline, and a self-contained HTML report with the case figure.
+//! baseline, actions bounded unless `--unbounded`, and a self-contained HTML report with the
+//! case figure.
 
 use assert_cmd::Command;
 
@@ -40,6 +41,7 @@ fn recad_on_linear_reports_every_method_and_writes_a_report() {
             .unwrap_or_else(|| panic!("{k}: {r}"));
         assert!((0.0..=1.0).contains(&v), "{k} = {v}");
     }
+    assert_eq!(r["bounded"], true, "actions are bounded by default");
     // The true Linear graph is recovered (RESULTS.md: AUROC 1.000 on the full benchmark).
     assert!(r["granger_auroc"].as_f64().unwrap() > 0.9, "{r}");
     for m in ["mlp", "lstm", "var", "gvar", "recad"] {
@@ -57,6 +59,42 @@ fn recad_on_linear_reports_every_method_and_writes_a_report() {
     assert!(
         page.contains("<svg") && page.contains("RecAD acts"),
         "no case figure"
+    );
+}
+
+#[test]
+fn training_and_feasibility_flags_reach_the_run() {
+    let out = Command::cargo_bin("remedy")
+        .unwrap()
+        .args([
+            "reproduce",
+            "recad",
+            "--dataset",
+            "linear",
+            "--train",
+            "40",
+            "--test",
+            "40",
+            "--epochs",
+            "2",
+            "--look-ahead",
+            "1",
+            "--rounds",
+            "1",
+            "--unbounded",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(r["bounded"], false, "{r}");
+    assert!(
+        r["methods"]["recad"]["flip_ratio"].as_f64().is_some(),
+        "{r}"
     );
 }
 

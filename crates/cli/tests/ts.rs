@@ -69,6 +69,46 @@ fn fit_then_monitor_a_csv_stream_and_a_jsonl_stream() {
             "{a}"
         );
     }
+    // The manifest keeps each variable's range over the training series, and no action carries
+    // a variable further outside it than it was.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("model/remedy.json")).unwrap(),
+    )
+    .unwrap();
+    let train = std::fs::read_to_string(dir.path().join("data/train.csv")).unwrap();
+    let train_header: Vec<&str> = train.lines().next().unwrap().split(',').collect();
+    let test_header: Vec<&str> = test.lines().next().unwrap().split(',').collect();
+    let test_rows: Vec<Vec<&str>> = test
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    for (j, k) in ["x", "w", "y", "z"].iter().enumerate() {
+        assert_eq!(manifest["variables"][j], *k);
+        let col = train_header.iter().position(|h| h == k).unwrap();
+        let values: Vec<f64> = train
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(col).unwrap().parse().unwrap())
+            .collect();
+        let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(manifest["bounds"]["lower"][j].as_f64(), Some(lo));
+        assert_eq!(manifest["bounds"]["upper"][j].as_f64(), Some(hi));
+        let tcol = test_header.iter().position(|h| h == k).unwrap();
+        for (row, s) in test_rows
+            .iter()
+            .zip(&steps)
+            .filter(|(_, s)| s["alarm"] == true)
+        {
+            let x: f64 = row[tcol].parse().unwrap();
+            let acted = x + s["action"][k].as_f64().unwrap();
+            assert!(
+                acted >= lo.min(x) - 1e-9 && acted <= hi.max(x) + 1e-9,
+                "{k}: {x} acted to {acted}, range [{lo}, {hi}]"
+            );
+        }
+    }
     // The same steps as JSON lines give the same answers.
     let header: Vec<&str> = test.lines().next().unwrap().split(',').collect();
     let jsonl: String = test

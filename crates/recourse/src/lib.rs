@@ -20,7 +20,7 @@ pub mod recad;
 pub use recad::{ActionCost, Pooling, Recad, RecadConfig, RecadNet, RecadProblem, RecourseTally};
 
 pub mod stream;
-pub use stream::{SeriesOutcome, StepAction, StreamConfig};
+pub use stream::{SeriesOutcome, StepAction, StreamConfig, ValueBounds};
 
 pub mod series;
 pub use series::SeriesModels;

@@ -18,17 +18,19 @@ use remedy_detect::usad::Usad;
 use remedy_nn::{Observer, Tensor};
 
 use crate::recad::{Recad, RecadConfig, RecadProblem};
-use crate::stream::{self, PolicyFn, SeriesOutcome, StreamConfig};
+use crate::stream::{self, PolicyFn, SeriesOutcome, StreamConfig, ValueBounds};
 
 /// Largest |z| a training segment may hold (the Lotka-Volterra causal anomalies reach about
 /// 330 sd, spec §2.2).
 const MAX_Z: f32 = 1e3;
 
-/// A fitted USAD and GVAR on the same normal series.
+/// A fitted USAD and GVAR on the same normal series, and optionally the range actions may
+/// take each variable to ([`ValueBounds`], applied by every walk).
 #[derive(Debug, Clone, Copy)]
 pub struct SeriesModels<'a> {
     pub usad: &'a Usad,
     pub gvar: &'a Gvar,
+    pub bounds: Option<&'a ValueBounds>,
 }
 
 /// What [`SeriesModels::train_recad`] learnt from.
@@ -57,7 +59,26 @@ impl<'a> SeriesModels<'a> {
                  RecAD needs one z-space",
             ));
         }
-        Ok(SeriesModels { usad, gvar })
+        Ok(SeriesModels {
+            usad,
+            gvar,
+            bounds: None,
+        })
+    }
+
+    /// The same models with actions held within `bounds` (one range per variable).
+    pub fn with_bounds(self, bounds: &'a ValueBounds) -> Result<Self> {
+        if bounds.dim() != self.usad.dim {
+            return Err(Error::invalid(format!(
+                "value bounds for {} variables, models of {}",
+                bounds.dim(),
+                self.usad.dim
+            )));
+        }
+        Ok(SeriesModels {
+            bounds: Some(bounds),
+            ..self
+        })
     }
 
     /// Window length τ_w.
@@ -65,12 +86,13 @@ impl<'a> SeriesModels<'a> {
         self.usad.config.window
     }
 
-    /// The walk's settings: USAD's window and threshold.
+    /// The walk's settings: USAD's window and threshold, and the bounds if any.
     pub fn stream_config(&self, horizon: Option<usize>) -> StreamConfig {
         StreamConfig {
             window: self.window(),
             threshold: self.usad.threshold,
             horizon,
+            bounds: self.bounds.cloned(),
         }
     }
 

@@ -13,6 +13,11 @@
 //! Departures from the reference loop (spec §9 items 11-12): every step is evaluated, including
 //! a series' last one, and acting continues while windows stay abnormal (the reference stops
 //! four windows after the first alarm, available as [`StreamConfig::horizon`]).
+//!
+//! Feasibility (not in the paper or the reference): with [`StreamConfig::bounds`], no action may
+//! carry a variable beyond the range it took in the normal data ([`ValueBounds`]). Without it,
+//! an action that drives a Lotka-Volterra population below zero makes the world explode
+//! (dx = x(α − βy) grows without bound for x < 0); the bound applies to every method alike.
 
 use remedy_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -29,8 +34,75 @@ pub type PolicyFn<'a> = dyn Fn(&[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> + 'a;
 /// action the world is the observed series.
 pub type WorldFn<'a> = dyn FnMut(usize, &[usize], &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> + 'a;
 
+/// The range each variable may be acted to: `[lower_j, upper_j]`, by default the range it
+/// took in the normal training series. An action never carries a variable further outside it;
+/// a value already outside may stay where it is or move toward it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValueBounds {
+    pub lower: Vec<f64>,
+    pub upper: Vec<f64>,
+}
+
+impl ValueBounds {
+    /// Bounds from explicit limits (one per variable, finite, `lower ≤ upper`).
+    pub fn new(lower: Vec<f64>, upper: Vec<f64>) -> Result<Self> {
+        if lower.len() != upper.len() {
+            return Err(Error::invalid(format!(
+                "value bounds: {} lower and {} upper limits",
+                lower.len(),
+                upper.len()
+            )));
+        }
+        if let Some(j) = (0..lower.len())
+            .find(|&j| !(lower[j].is_finite() && upper[j].is_finite() && lower[j] <= upper[j]))
+        {
+            return Err(Error::invalid(format!(
+                "value bounds of variable {j}: [{}, {}] is not a finite range",
+                lower[j], upper[j]
+            )));
+        }
+        Ok(ValueBounds { lower, upper })
+    }
+
+    /// The smallest and largest value of each variable over all rows of `series`.
+    pub fn from_series<S: AsRef<[Vec<f64>]>>(series: &[S]) -> Result<Self> {
+        let mut rows = series.iter().flat_map(|s| s.as_ref().iter());
+        let first = rows
+            .next()
+            .ok_or_else(|| Error::invalid("value bounds need at least one row"))?;
+        let (mut lower, mut upper) = (first.clone(), first.clone());
+        for r in rows {
+            if r.len() != lower.len() {
+                return Err(Error::invalid(format!(
+                    "value bounds: rows of {} and {} values",
+                    lower.len(),
+                    r.len()
+                )));
+            }
+            for (j, v) in r.iter().enumerate() {
+                lower[j] = lower[j].min(*v);
+                upper[j] = upper[j].max(*v);
+            }
+        }
+        ValueBounds::new(lower, upper)
+    }
+
+    /// Number of variables.
+    pub fn dim(&self) -> usize {
+        self.lower.len()
+    }
+
+    /// Shortens θ so that `row + θ` goes no further outside the bounds than `row` is.
+    pub fn limit(&self, row: &[f64], theta: &mut [f64]) {
+        for (j, (x, t)) in row.iter().zip(theta.iter_mut()).enumerate() {
+            let (lo, hi) = (self.lower[j].min(*x), self.upper[j].max(*x));
+            *t = (x + *t).clamp(lo, hi) - x;
+        }
+    }
+}
+
 /// Settings of a walk.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StreamConfig {
     /// Window length τ_w: the window ending at step t covers rows t − τ_w + 1 ..= t.
     pub window: usize,
@@ -39,6 +111,9 @@ pub struct StreamConfig {
     /// Evaluate at most this many windows from a series' first alarm on (the reference: 4,
     /// spec §9 item 11); `None` walks the whole series.
     pub horizon: Option<usize>,
+    /// Where actions may take each variable; `None`: anywhere.
+    #[serde(default)]
+    pub bounds: Option<ValueBounds>,
 }
 
 /// One action taken during a walk.
@@ -105,6 +180,12 @@ pub fn walk(
         .map(Vec::len)
         .next()
         .unwrap_or(0);
+    if let Some(b) = config.bounds.as_ref().filter(|b| b.dim() != dim && dim > 0) {
+        return Err(Error::invalid(format!(
+            "value bounds for {} variables, series of {dim}",
+            b.dim()
+        )));
+    }
     for (i, s) in series.iter().enumerate() {
         if let Some((t, r)) = s
             .iter()
@@ -206,6 +287,9 @@ pub fn walk(
             if theta.iter().any(|v| !v.is_finite()) {
                 theta.iter_mut().for_each(|v| *v = 0.0);
                 invalid.push(active[k]);
+            } else if let Some(b) = &config.bounds {
+                let win = windows[k];
+                b.limit(&win[win.len() - 1], theta);
             }
         }
         let acted_windows: Vec<Vec<Vec<f64>>> = flagged_windows
@@ -355,6 +439,7 @@ mod tests {
             window: 3,
             threshold: 1.0,
             horizon: None,
+            bounds: None,
         };
         // Policy: undo the innovation (the predictor-replacement baseline).
         let policy = |ws: &[&[Vec<f64>]]| -> Result<Vec<Vec<f64>>> {
@@ -404,6 +489,7 @@ mod tests {
             window: 2,
             threshold: 1.0,
             horizon: None,
+            bounds: None,
         };
         let score = |ws: &[&[Vec<f64>]]| -> Result<Vec<f64>> {
             Ok(ws.iter().map(|w| w[w.len() - 1][0].abs()).collect())
@@ -428,6 +514,75 @@ mod tests {
     }
 
     #[test]
+    fn bounds_stop_an_action_beyond_the_normal_range_but_never_invent_one() {
+        let b = ValueBounds::from_series(&[vec![vec![0.0, 1.0], vec![2.0, 3.0]]]).unwrap();
+        assert_eq!(
+            (b.lower.clone(), b.upper.clone()),
+            (vec![0.0, 1.0], vec![2.0, 3.0])
+        );
+        // Within range: untouched. Overshooting below: stopped at the lower limit.
+        let mut theta = vec![0.5, -5.0];
+        b.limit(&[1.0, 2.0], &mut theta);
+        assert_eq!(theta, vec![0.5, -1.0]);
+        // Already above the range: may come back (even past the range's other side only to
+        // its limit) or stay, but never go further up.
+        let mut theta = vec![3.0, -20.0];
+        b.limit(&[10.0, 5.0], &mut theta);
+        assert_eq!(theta, vec![0.0, -4.0]);
+        let mut theta = vec![0.0, 0.0];
+        b.limit(&[10.0, -5.0], &mut theta);
+        assert_eq!(theta, vec![0.0, 0.0], "no action stays no action");
+
+        // In a walk: the undo-the-shock policy overshoots by 10 and is held at the bound.
+        let a = 0.5;
+        let x = shocked(a, 10, 5);
+        let clean = shocked(a, 10, usize::MAX);
+        let bounds = ValueBounds::from_series(&[clean.as_slice()]).unwrap();
+        let config = StreamConfig {
+            window: 3,
+            threshold: 1.0,
+            horizon: None,
+            bounds: Some(bounds.clone()),
+        };
+        let policy = |ws: &[&[Vec<f64>]]| -> Result<Vec<Vec<f64>>> {
+            Ok(ws
+                .iter()
+                .map(|w| vec![a * w[w.len() - 2][0] - w[w.len() - 1][0] - 10.0])
+                .collect())
+        };
+        let series = [x.as_slice()];
+        let mut world = aap_world(&series, 1, |ws: &[&[Vec<f64>]]| {
+            Ok(ws.iter().map(|w| vec![a * w[w.len() - 1][0]]).collect())
+        });
+        let out = walk(
+            &series,
+            &config,
+            &innovation_score(a),
+            &policy,
+            world.as_mut(),
+        )
+        .unwrap();
+        let act = &out[0].actions[0];
+        assert_eq!(act.t, 5);
+        assert_eq!(out[0].world[5][0], bounds.lower[0]);
+        assert!((act.theta[0] - (bounds.lower[0] - x[5][0])).abs() < 1e-12);
+        // Bounds for another width are refused.
+        let two = StreamConfig {
+            bounds: Some(ValueBounds::new(vec![0.0, 0.0], vec![1.0, 1.0]).unwrap()),
+            ..config
+        };
+        let mut world = aap_world(&series, 1, |ws: &[&[Vec<f64>]]| {
+            Ok(ws.iter().map(|w| vec![a * w[w.len() - 1][0]]).collect())
+        });
+        let err = walk(&series, &two, &innovation_score(a), &policy, world.as_mut()).unwrap_err();
+        assert!(err.to_string().contains("2 variables"), "{err}");
+        assert!(ValueBounds::new(vec![1.0], vec![0.0]).is_err());
+        assert!(ValueBounds::new(vec![f64::NAN], vec![0.0]).is_err());
+        assert!(ValueBounds::from_series::<Vec<Vec<f64>>>(&[]).is_err());
+        assert!(ValueBounds::from_series(&[vec![vec![0.0], vec![1.0, 2.0]]]).is_err());
+    }
+
+    #[test]
     fn bad_inputs_are_errors() {
         let x = vec![vec![1.0], vec![f64::NAN], vec![2.0]];
         let series = [x.as_slice()];
@@ -435,6 +590,7 @@ mod tests {
             window: 2,
             threshold: 1.0,
             horizon: None,
+            bounds: None,
         };
         let score = |ws: &[&[Vec<f64>]]| -> Result<Vec<f64>> { Ok(vec![0.0; ws.len()]) };
         let policy =

@@ -49,6 +49,13 @@ fn recad(a: &RecadArgs) -> Result<()> {
         settings.recad.train.epochs = e;
     }
     settings.horizon = a.horizon;
+    settings.bounded = !a.unbounded;
+    if let Some(m) = a.look_ahead {
+        settings.recad.look_ahead = m;
+    }
+    if let Some(r) = a.rounds {
+        settings.rounds = r.max(1);
+    }
     let report = remedy_eval::recad::run(&settings, &mut Bar::default())?;
     if let Some(path) = &a.report {
         let command: Vec<String> = std::env::args().collect();
@@ -97,6 +104,11 @@ fn recad_table(r: &RecadReport) -> String {
         }
     }
     s.push_str("\naction cost: mean of θ² over the variables (z-space; raw: original units), summed per series\n");
+    s.push_str(if r.bounded {
+        "actions held within each variable's range in the normal training series (--unbounded lifts it)\n"
+    } else {
+        "actions unbounded\n"
+    });
     s
 }
 
