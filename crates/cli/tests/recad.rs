@@ -5,36 +5,38 @@
 
 use assert_cmd::Command;
 
-#[test]
-fn recad_on_linear_reports_every_method_and_writes_a_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let html = dir.path().join("recad.html");
+/// `remedy reproduce recad --dataset linear ARGS --format json`, which must succeed, parsed.
+fn recad_json(args: &[&str]) -> serde_json::Value {
     let out = Command::cargo_bin("remedy")
         .unwrap()
-        .args([
-            "reproduce",
-            "recad",
-            "--dataset",
-            "linear",
-            "--anomaly",
-            "point",
-            "--train",
-            "200",
-            "--test",
-            "800",
-            "--seed",
-            "2",
-            "--format",
-            "json",
-            "--report",
-        ])
-        .arg(&html)
+        .args(["reproduce", "recad", "--dataset", "linear"])
+        .args(args)
+        .args(["--format", "json"])
         .assert()
         .success()
         .get_output()
         .stdout
         .clone();
-    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn recad_on_linear_reports_every_method_and_writes_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = dir.path().join("recad.html");
+    let report = html.to_str().unwrap();
+    let r = recad_json(&[
+        "--anomaly",
+        "point",
+        "--train",
+        "200",
+        "--test",
+        "800",
+        "--seed",
+        "2",
+        "--report",
+        report,
+    ]);
     for k in ["f1", "auroc", "auprc"] {
         let v = r["detection"][k]
             .as_f64()
@@ -64,33 +66,19 @@ fn recad_on_linear_reports_every_method_and_writes_a_report() {
 
 #[test]
 fn training_and_feasibility_flags_reach_the_run() {
-    let out = Command::cargo_bin("remedy")
-        .unwrap()
-        .args([
-            "reproduce",
-            "recad",
-            "--dataset",
-            "linear",
-            "--train",
-            "40",
-            "--test",
-            "40",
-            "--epochs",
-            "2",
-            "--look-ahead",
-            "1",
-            "--rounds",
-            "1",
-            "--unbounded",
-            "--format",
-            "json",
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let r: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let r = recad_json(&[
+        "--train",
+        "40",
+        "--test",
+        "40",
+        "--epochs",
+        "2",
+        "--look-ahead",
+        "1",
+        "--rounds",
+        "1",
+        "--unbounded",
+    ]);
     assert_eq!(r["bounded"], false, "{r}");
     assert!(
         r["methods"]["recad"]["flip_ratio"].as_f64().is_some(),

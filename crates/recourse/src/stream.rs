@@ -431,6 +431,33 @@ mod tests {
         }
     }
 
+    /// Walks `x` in the linear abduction-action-prediction world x_t = a·x_{t−1} with the
+    /// policy that undoes each step's innovation and then adds `overshoot`.
+    fn walk_undo(
+        x: &[Vec<f64>],
+        a: f64,
+        config: &StreamConfig,
+        overshoot: f64,
+    ) -> Result<Vec<SeriesOutcome>> {
+        let policy = |ws: &[&[Vec<f64>]]| -> Result<Vec<Vec<f64>>> {
+            Ok(ws
+                .iter()
+                .map(|w| vec![a * w[w.len() - 2][0] - w[w.len() - 1][0] + overshoot])
+                .collect())
+        };
+        let series = [x];
+        let mut world = aap_world(&series, 1, |ws: &[&[Vec<f64>]]| {
+            Ok(ws.iter().map(|w| vec![a * w[w.len() - 1][0]]).collect())
+        });
+        walk(
+            &series,
+            config,
+            &innovation_score(a),
+            &policy,
+            world.as_mut(),
+        )
+    }
+
     #[test]
     fn acting_on_the_shock_flips_it_and_the_world_propagates_the_action() {
         let a = 0.5;
@@ -442,24 +469,7 @@ mod tests {
             bounds: None,
         };
         // Policy: undo the innovation (the predictor-replacement baseline).
-        let policy = |ws: &[&[Vec<f64>]]| -> Result<Vec<Vec<f64>>> {
-            Ok(ws
-                .iter()
-                .map(|w| vec![a * w[w.len() - 2][0] - w[w.len() - 1][0]])
-                .collect())
-        };
-        let series = [x.as_slice()];
-        let mut world = aap_world(&series, 1, |ws: &[&[Vec<f64>]]| {
-            Ok(ws.iter().map(|w| vec![a * w[w.len() - 1][0]]).collect())
-        });
-        let out = walk(
-            &series,
-            &config,
-            &innovation_score(a),
-            &policy,
-            world.as_mut(),
-        )
-        .unwrap();
+        let out = walk_undo(&x, a, &config, 0.0).unwrap();
         let o = &out[0];
         assert_eq!(o.actions.len(), 1, "only the shocked step is abnormal");
         assert_eq!(o.actions[0].t, 5);
@@ -544,24 +554,7 @@ mod tests {
             horizon: None,
             bounds: Some(bounds.clone()),
         };
-        let policy = |ws: &[&[Vec<f64>]]| -> Result<Vec<Vec<f64>>> {
-            Ok(ws
-                .iter()
-                .map(|w| vec![a * w[w.len() - 2][0] - w[w.len() - 1][0] - 10.0])
-                .collect())
-        };
-        let series = [x.as_slice()];
-        let mut world = aap_world(&series, 1, |ws: &[&[Vec<f64>]]| {
-            Ok(ws.iter().map(|w| vec![a * w[w.len() - 1][0]]).collect())
-        });
-        let out = walk(
-            &series,
-            &config,
-            &innovation_score(a),
-            &policy,
-            world.as_mut(),
-        )
-        .unwrap();
+        let out = walk_undo(&x, a, &config, -10.0).unwrap();
         let act = &out[0].actions[0];
         assert_eq!(act.t, 5);
         assert_eq!(out[0].world[5][0], bounds.lower[0]);
@@ -571,10 +564,7 @@ mod tests {
             bounds: Some(ValueBounds::new(vec![0.0, 0.0], vec![1.0, 1.0]).unwrap()),
             ..config
         };
-        let mut world = aap_world(&series, 1, |ws: &[&[Vec<f64>]]| {
-            Ok(ws.iter().map(|w| vec![a * w[w.len() - 1][0]]).collect())
-        });
-        let err = walk(&series, &two, &innovation_score(a), &policy, world.as_mut()).unwrap_err();
+        let err = walk_undo(&x, a, &two, 0.0).unwrap_err();
         assert!(err.to_string().contains("2 variables"), "{err}");
         assert!(ValueBounds::new(vec![1.0], vec![0.0]).is_err());
         assert!(ValueBounds::new(vec![f64::NAN], vec![0.0]).is_err());
