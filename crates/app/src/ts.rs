@@ -399,6 +399,20 @@ impl TsModel {
         let gvar = Gvar::load(dir, &f.gvar)?;
         let recad = Recad::load(dir, &f.recad)?;
         let d = manifest.variables.len();
+        if let Some(b) = &manifest.bounds {
+            ValueBounds::new(b.lower.clone(), b.upper.clone())
+                .and_then(|b| {
+                    if b.dim() == d {
+                        Ok(())
+                    } else {
+                        Err(Error::invalid(format!(
+                            "value bounds for {} variables, {d} variables in the model",
+                            b.dim()
+                        )))
+                    }
+                })
+                .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+        }
         if usad.dim != d
             || gvar.dim() != d
             || recad.dim != d

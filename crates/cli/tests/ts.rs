@@ -187,6 +187,15 @@ fn bad_streams_and_wrong_models_are_refused() {
         e.contains("line 1") && e.contains("missing variable 'z'"),
         "{e}"
     );
+    // A manifest whose bounds do not fit the variables is refused, naming the file.
+    let manifest = model.join("remedy.json");
+    let good = std::fs::read_to_string(&manifest).unwrap();
+    let mut bad: serde_json::Value = serde_json::from_str(&good).unwrap();
+    bad["bounds"]["lower"] = serde_json::json!([0.0, 0.0, 0.0]);
+    std::fs::write(&manifest, bad.to_string()).unwrap();
+    let e = run("x,w,y,z\n1,2,3,4\n");
+    assert!(e.contains("remedy.json") && e.contains("bounds"), "{e}");
+    std::fs::write(&manifest, good).unwrap();
     // Fitting refuses an occupied directory and a non-numeric variable.
     let e = remedy()
         .args(["ts", "fit", "--train"])
