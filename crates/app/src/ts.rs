@@ -400,18 +400,14 @@ impl TsModel {
         let recad = Recad::load(dir, &f.recad)?;
         let d = manifest.variables.len();
         if let Some(b) = &manifest.bounds {
-            ValueBounds::new(b.lower.clone(), b.upper.clone())
-                .and_then(|b| {
-                    if b.dim() == d {
-                        Ok(())
-                    } else {
-                        Err(Error::invalid(format!(
-                            "value bounds for {} variables, {d} variables in the model",
-                            b.dim()
-                        )))
-                    }
-                })
-                .map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+            let bad = |e: String| Error::invalid(format!("{}: {e}", path.display()));
+            ValueBounds::new(b.lower.clone(), b.upper.clone()).map_err(|e| bad(e.to_string()))?;
+            if b.dim() != d {
+                return Err(bad(format!(
+                    "value bounds for {} variables, {d} variables in the model",
+                    b.dim()
+                )));
+            }
         }
         if usad.dim != d
             || gvar.dim() != d

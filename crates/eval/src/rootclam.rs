@@ -454,7 +454,7 @@ fn amortised<S: Scm>(
     let start = Instant::now();
     let plain = remedy_nn::cpu();
     let device = remedy_nn::autodiff(&plain);
-    let nodes = s.vaca.dag().len();
+    let every_node = vec![true; s.vaca.dag().len()];
     let enc = s.vaca.encoder();
     let width = enc.width();
     let all: Vec<Vec<usize>> = vec![s.candidates.clone(); s.train_rows.len()];
@@ -465,14 +465,14 @@ fn amortised<S: Scm>(
         (all, vec![s.candidates.clone(); s.test_rows.len()])
     };
     let x = enc.encode(&s.train_rows)?;
-    let mask = action_masks(&train_sets, &vec![true; nodes]);
+    let mask = action_masks(&train_sets, &every_node);
     let cost = s.costs();
     let problem = MitigationProblem {
         x: &x,
         n: s.train_rows.len(),
         width,
         mask: &mask,
-        nodes,
+        nodes: every_node.len(),
         cost: &cost,
         tau: s.detector.threshold(),
     };
@@ -501,7 +501,7 @@ fn amortised<S: Scm>(
     let xt = enc.encode(&s.test_rows)?;
     let theta = net.actions(
         &xt,
-        &action_masks(&test_sets, &vec![true; nodes]),
+        &action_masks(&test_sets, &every_node),
         s.test_rows.len(),
     )?;
     evaluate(s, &theta, propagate, start)

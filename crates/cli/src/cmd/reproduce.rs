@@ -54,7 +54,7 @@ fn recad(a: &RecadArgs) -> Result<()> {
         settings.recad.look_ahead = m;
     }
     if let Some(r) = a.rounds {
-        settings.rounds = r.max(1);
+        settings.rounds = r;
     }
     let report = remedy_eval::recad::run(&settings, &mut Bar::default())?;
     if let Some(path) = &a.report {
