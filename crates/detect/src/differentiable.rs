@@ -80,14 +80,8 @@ impl DifferentiableDetector for DeepSvdd {
 
     fn scorer(&self, device: &Device) -> TensorScorer {
         let net = self.net_on(device);
-        let c = tensor::from_flat(self.centre.clone(), 1, self.centre.len(), device);
-        Box::new(move |x: Tensor<2>| {
-            (net.forward(x) - c.clone())
-                .powf_scalar(2.0)
-                .sum_dim(1)
-                .sqrt()
-                .squeeze_dim(1)
-        })
+        let (columns, centre) = (self.columns.clone(), self.centre.clone());
+        Box::new(move |x: Tensor<2>| crate::deepsvdd::distance(&net, columns.as_ref(), &centre, x))
     }
 }
 

@@ -8,6 +8,7 @@ use remedy_data::scm::Scm;
 use remedy_data::tabular::{self, TabularSizes};
 use remedy_data::timeseries::{self, AnomalyType, TsBenchmark, TsConfig};
 use remedy_data::{Adult, Loan};
+use remedy_detect::deepsvdd::ColumnScale;
 use remedy_detect::metrics::DetectionMetrics;
 use remedy_detect::usad::UsadConfig;
 use remedy_detect::{AutoencoderConfig, DeepSvddConfig, DifferentiableDetector, TabularEncoder};
@@ -256,11 +257,17 @@ pub fn train_tabular(
             (Box::new(m), epochs)
         }
         DetectorKind::DeepSvdd => {
-            // Scaling as the reference (spec §3.6): standardise with the unfiltered
-            // population's statistics.
+            // As the reference (spec §3.6, §4, §4.2): every encoded column, one-hot and binary
+            // included (its all-Delta configuration), standardised with the unfiltered
+            // population's statistics; 1000 epochs, keeping the best validation checkpoint.
             let encoder = TabularEncoder::fit(&split.schema, &split.population)?;
-            let m = DeepSvddConfig::default().fit_with_encoder(
+            let columns = ColumnScale::fit(&encoder, &split.population)?;
+            let mut cfg = DeepSvddConfig::default();
+            cfg.train.epochs = 1000;
+            cfg.train.patience = None;
+            let m = cfg.fit_with_encoder(
                 encoder,
+                Some(columns),
                 &split.train,
                 &split.valid,
                 &mut rng,
