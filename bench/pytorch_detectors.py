@@ -34,8 +34,10 @@ def autoencoder(d):
 
 
 def deep_svdd(d):
-    # The reference network: in-16 (no bias) ReLU, dropout 0.3, 16-2048 (no bias).
-    return nn.Sequential(nn.Linear(d, 16, bias=False), nn.ReLU(), nn.Dropout(0.3), nn.Linear(16, 2048, bias=False))
+    # remedy's default: the reference network in-16 (no bias), dropout 0.3, 16-2048 (no bias),
+    # with a leaky ReLU of slope 0.3 where the reference has a ReLU.
+    return nn.Sequential(nn.Linear(d, 16, bias=False), nn.LeakyReLU(0.3), nn.Dropout(0.3),
+                         nn.Linear(16, 2048, bias=False))
 
 
 def train(net, x, epochs, loss_fn, lr):

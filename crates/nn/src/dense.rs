@@ -3,7 +3,7 @@
 //! biases), so a run is reproducible bit for bit and comparable with the reference code.
 
 use burn::module::{Module, Param};
-use burn::tensor::activation::{relu, sigmoid, tanh};
+use burn::tensor::activation::{leaky_relu, relu, sigmoid, tanh};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,7 @@ impl Dense {
 }
 
 /// Activation after a layer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     /// No activation.
@@ -86,6 +86,8 @@ pub enum Activation {
     Relu,
     Tanh,
     Sigmoid,
+    /// max(x, slope·x) (PyTorch `LeakyReLU(negative_slope)`).
+    LeakyRelu(f64),
 }
 
 impl Activation {
@@ -96,6 +98,7 @@ impl Activation {
             Activation::Relu => relu(x),
             Activation::Tanh => tanh(x),
             Activation::Sigmoid => sigmoid(x),
+            Activation::LeakyRelu(slope) => leaky_relu(x, slope),
         }
     }
 }
@@ -223,6 +226,23 @@ mod tests {
         assert_ne!(ya, yc);
         assert_eq!(ya.len(), 4);
         assert_eq!(cfg.n_params(), 3 * 5 + 5 + 5 * 2 + 2);
+    }
+
+    /// Each activation by hand at a negative, zero and positive input; the leaky ReLU keeps
+    /// slope·x below zero.
+    #[test]
+    fn activations_by_hand() {
+        let device = crate::cpu();
+        let x = || crate::tensor::from_flat(vec![-2.0, 0.0, 3.0], 1, 3, &device);
+        let y = |a: Activation| crate::tensor::to_flat(a.apply(x()));
+        assert_eq!(y(Activation::Identity), vec![-2.0, 0.0, 3.0]);
+        assert_eq!(y(Activation::Relu), vec![0.0, 0.0, 3.0]);
+        let leaky = y(Activation::LeakyRelu(0.3));
+        assert!(
+            (leaky[0] + 0.6).abs() < 1e-6 && leaky[1] == 0.0 && leaky[2] == 3.0,
+            "{leaky:?}"
+        );
+        assert_eq!(y(Activation::LeakyRelu(0.0)), y(Activation::Relu));
     }
 
     #[test]
