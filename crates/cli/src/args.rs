@@ -400,6 +400,11 @@ pub struct RootCauseArgs {
     /// Tail probability π of the quantile rule: a feature is flagged when Φ(u) < π or > 1 − π.
     #[arg(long, default_value_t = 0.125)]
     pub pi: f64,
+    /// Compare each feature's noise with the N normal rows whose parents are nearest the row's
+    /// (a learned abduction's noise still moves with its parents); 0 compares with all normal
+    /// rows, the paper's rule.
+    #[arg(long, default_value_t = remedy_eval::rootcause::NEIGHBOURS, value_name = "N")]
+    pub neighbours: usize,
     /// Random seed (data and models).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,

@@ -68,10 +68,11 @@ fn mismatched_detector_is_refused() {
 
 /// `reproduce rootcause` with the oracle and ANM locators on Loan: the JSON keys of the issue,
 /// metrics in range, each locator above the random locator at its own flag rate (spec §10.2),
-/// and the ANM's counterfactual error far below the paper's 3.976.
+/// and the ANM's counterfactual error far below the paper's 3.976. The oracle runs with the
+/// default parent-conditional reference, the ANM with the paper's (`--neighbours 0`).
 #[test]
 fn rootcause_reports_metrics_above_chance() {
-    let run = |locator: &str| -> serde_json::Value {
+    let run = |locator: &str, neighbours: &str| -> serde_json::Value {
         let out = Command::cargo_bin("remedy")
             .unwrap()
             .args([
@@ -83,6 +84,8 @@ fn rootcause_reports_metrics_above_chance() {
                 "ae",
                 "--locator",
                 locator,
+                "--neighbours",
+                neighbours,
                 "--format",
                 "json",
             ])
@@ -93,8 +96,9 @@ fn rootcause_reports_metrics_above_chance() {
             .clone();
         serde_json::from_slice(&out).unwrap()
     };
-    for locator in ["oracle", "anm"] {
-        let r = run(locator);
+    for (locator, neighbours) in [("oracle", "200"), ("anm", "0")] {
+        let r = run(locator, neighbours);
+        assert_eq!(r["neighbours"].to_string(), neighbours, "{r}");
         for k in [
             "accuracy",
             "precision",

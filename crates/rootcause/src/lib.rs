@@ -24,11 +24,13 @@
 //! Every entry point checks its input (row lengths, candidate indices, empty references, NaN)
 //! and returns a [`remedy_core::Error`] that names the row, feature or argument at fault.
 
+pub mod conditional;
 pub mod metrics;
 pub mod quantile;
 pub mod shapley;
 mod stats;
 
+pub use conditional::ConditionalQuantileLocator;
 pub use metrics::{RootCauseMetrics, evaluate, random_baseline};
 pub use quantile::{NoiseQuantileConfig, NoiseQuantileLocator, NoiseReference, ReferenceFit};
 pub use shapley::{

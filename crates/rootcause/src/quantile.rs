@@ -132,7 +132,7 @@ impl NoiseQuantileConfig {
 /// The fitted reference of one noise block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum BlockReference {
+pub(crate) enum BlockReference {
     /// A one-value block, empirical CDF: the normal values, sorted.
     Empirical { sorted: Vec<f64> },
     /// A one-value block, Gaussian fit.
@@ -198,37 +198,19 @@ impl NoiseReference {
                     "node {b} has no noise values, so it cannot be a root-cause candidate"
                 )));
             }
-            let reference = if k == 1 {
-                let mut values: Vec<f64> = noise.iter().map(|u| u[start]).collect();
-                match fit {
-                    ReferenceFit::Empirical => {
-                        values.sort_by(f64::total_cmp);
-                        BlockReference::Empirical { sorted: values }
-                    }
-                    ReferenceFit::Gaussian => {
-                        let mean = values.iter().sum::<f64>() / n as f64;
-                        let var =
-                            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
-                        if var <= 0.0 || !var.is_finite() {
-                            return Err(Error::invalid(format!(
-                                "the noise of node {b} is constant on the normal rows; a \
-                                 Gaussian fit needs a positive variance (use the empirical fit)"
-                            )));
-                        }
-                        BlockReference::Gaussian {
-                            mean,
-                            sd: var.sqrt(),
-                        }
-                    }
-                }
-            } else {
-                fit_mahalanobis(noise, start, k, ridge).ok_or_else(|| {
-                    Error::invalid(format!(
-                        "the covariance of node {b}'s {k}-value noise block is not \
-                             positive definite even after the ridge; raise the ridge"
-                    ))
-                })?
-            };
+            let reference = fit_block(noise, start, k, fit, ridge).ok_or_else(|| {
+                Error::invalid(if k == 1 {
+                    format!(
+                        "the noise of node {b} is constant on the normal rows; a Gaussian fit \
+                         needs a positive variance (use the empirical fit)"
+                    )
+                } else {
+                    format!(
+                        "the covariance of node {b}'s {k}-value noise block is not positive \
+                         definite even after the ridge; raise the ridge"
+                    )
+                })
+            })?;
             references.push(reference);
         }
         Ok(NoiseReference {
@@ -308,13 +290,43 @@ impl NoiseReference {
     }
 }
 
+/// The reference of block `start..start + k` fitted on `noise` (normal rows): `None` for a
+/// constant one-value block under a Gaussian fit or a covariance not positive definite.
+pub(crate) fn fit_block(
+    noise: &[Vec<f64>],
+    start: usize,
+    k: usize,
+    fit: ReferenceFit,
+    ridge: f64,
+) -> Option<BlockReference> {
+    if k > 1 {
+        return fit_mahalanobis(noise, start, k, ridge);
+    }
+    let n = noise.len();
+    let mut values: Vec<f64> = noise.iter().map(|u| u[start]).collect();
+    match fit {
+        ReferenceFit::Empirical => {
+            values.sort_by(f64::total_cmp);
+            Some(BlockReference::Empirical { sorted: values })
+        }
+        ReferenceFit::Gaussian => {
+            let mean = values.iter().sum::<f64>() / n as f64;
+            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+            (var > 0.0 && var.is_finite()).then(|| BlockReference::Gaussian {
+                mean,
+                sd: var.sqrt(),
+            })
+        }
+    }
+}
+
 /// `−ln` of the smoothed tail `(n·t + 1)/(n + 1)`.
-fn tail_score(t: f64, n: f64) -> f64 {
+pub(crate) fn tail_score(t: f64, n: f64) -> f64 {
     -((n * t + 1.0) / (n + 1.0)).ln()
 }
 
 /// The blocks with `t < 2π`, ascending.
-fn flag(blocks: &[usize], tails: &[f64], pi: f64) -> Vec<usize> {
+pub(crate) fn flag(blocks: &[usize], tails: &[f64], pi: f64) -> Vec<usize> {
     let mut out: Vec<usize> = blocks
         .iter()
         .zip(tails)
@@ -325,7 +337,7 @@ fn flag(blocks: &[usize], tails: &[f64], pi: f64) -> Vec<usize> {
     out
 }
 
-fn block_tail(reference: &BlockReference, block: &[f64]) -> f64 {
+pub(crate) fn block_tail(reference: &BlockReference, block: &[f64]) -> f64 {
     match reference {
         BlockReference::Empirical { sorted } => {
             let u = block[0];
@@ -407,7 +419,7 @@ fn fit_mahalanobis(
 }
 
 /// Checks that every noise vector has `Σ dims` finite values.
-fn check_noise(noise: &[Vec<f64>], dims: &[usize], what: &str) -> Result<()> {
+pub(crate) fn check_noise(noise: &[Vec<f64>], dims: &[usize], what: &str) -> Result<()> {
     let width: usize = dims.iter().sum();
     for (r, u) in noise.iter().enumerate() {
         if u.len() != width {

@@ -222,6 +222,7 @@ fn root_cause(a: &RootCauseArgs) -> Result<()> {
         locator: locator_kind(a.locator),
         seed: a.seed,
         pi: a.pi,
+        neighbours: a.neighbours,
     };
     let report = rootcause::run(settings, &mut Bar::default())?;
     let text = match a.format {
@@ -243,6 +244,16 @@ fn root_cause_table(r: &RootCauseReport) -> String {
         r.n_rows,
         r.candidates.join(", ")
     );
+    if r.locator != LocatorKind::Shapley {
+        s.push_str(&if r.neighbours > 0 {
+            format!(
+                "reference: the {} normal rows with the nearest parents (--neighbours 0: all, the paper's rule)\n",
+                r.neighbours
+            )
+        } else {
+            "reference: all normal rows (the paper's rule)\n".to_string()
+        });
+    }
     s.push_str(&format!(
         "time: detector {:.1} s, causal model {:.1} s, locating {:.1} s\n\n",
         r.detector_seconds, r.causal_seconds, r.locate_seconds
