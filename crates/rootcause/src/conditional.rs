@@ -29,7 +29,7 @@ use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Result, Schema};
 
 use crate::quantile::{BlockReference, NoiseQuantileConfig, ReferenceFit, flag, tail_score};
-use crate::{RootCauseLocator, block_offsets, check_fit_inputs, check_rows};
+use crate::{RootCauseLocator, block_offsets, check_fit_inputs};
 
 /// The quantile locator with parent-conditional references (module docs).
 pub struct ConditionalQuantileLocator<'a, M: CausalModel + ?Sized> {
@@ -144,15 +144,7 @@ impl<M: CausalModel + ?Sized> ConditionalQuantileLocator<'_, M> {
     /// The two-sided tail probability of each candidate's abducted noise, per row, under its
     /// conditional reference.
     pub fn tail_probabilities(&self, rows: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        check_rows(rows, self.model.node_names(), "row")?;
-        let noise = self.model.abduct_batch(rows)?;
-        if noise.len() != rows.len() {
-            return Err(Error::invalid(format!(
-                "the causal model abducted {} noise vectors from {} rows",
-                noise.len(),
-                rows.len()
-            )));
-        }
+        let noise = crate::abduct_rows(self.model, rows)?;
         crate::quantile::check_noise(&noise, &self.dims, "noise row")
             .map_err(|e| Error::invalid(format!("abducted noise: {e}")))?;
         let w = self.encoder.width();

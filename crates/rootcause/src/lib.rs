@@ -82,6 +82,24 @@ pub(crate) fn check_fit_inputs<M: remedy_core::traits::CausalModel + ?Sized>(
 
 /// Checks that every row has `names.len()` finite values; `what` names the rows in messages
 /// ("row", "normal row").
+/// The noise `model` abducts from `rows`, after checking the rows (named "row" in errors) and
+/// that one noise vector came back per row.
+pub(crate) fn abduct_rows<M: remedy_core::traits::CausalModel + ?Sized>(
+    model: &M,
+    rows: &[Vec<f64>],
+) -> Result<Vec<Vec<f64>>> {
+    check_rows(rows, model.node_names(), "row")?;
+    let noise = model.abduct_batch(rows)?;
+    if noise.len() != rows.len() {
+        return Err(Error::invalid(format!(
+            "the causal model abducted {} noise vectors from {} rows",
+            noise.len(),
+            rows.len()
+        )));
+    }
+    Ok(noise)
+}
+
 pub(crate) fn check_rows(rows: &[Vec<f64>], names: &[String], what: &str) -> Result<()> {
     for (r, row) in rows.iter().enumerate() {
         if row.len() != names.len() {

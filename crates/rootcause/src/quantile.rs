@@ -38,7 +38,7 @@
 //! [`CausalModel`] and is not implemented here.
 
 use crate::stats::{cholesky, mahalanobis_sq, normal_two_sided_tail};
-use crate::{RootCauseLocator, block_offsets, check_candidates, check_fit_inputs, check_rows};
+use crate::{RootCauseLocator, block_offsets, check_candidates, check_fit_inputs};
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -469,16 +469,7 @@ impl<M: CausalModel + ?Sized> NoiseQuantileLocator<'_, M> {
 
     /// Abducts the noise of `rows` after checking them.
     pub fn abduct(&self, rows: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        check_rows(rows, self.model.node_names(), "row")?;
-        let noise = self.model.abduct_batch(rows)?;
-        if noise.len() != rows.len() {
-            return Err(Error::invalid(format!(
-                "the causal model abducted {} noise vectors from {} rows",
-                noise.len(),
-                rows.len()
-            )));
-        }
-        Ok(noise)
+        crate::abduct_rows(self.model, rows)
     }
 
     /// The two-sided tail probability of each candidate's abducted noise, per row.

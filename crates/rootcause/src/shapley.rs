@@ -38,7 +38,7 @@
 //! differs by orders of magnitude) and, unlike `φ_i > 0`, not triggered by the small positive
 //! contributions that Monte-Carlo noise gives irrelevant players about half of the time.
 
-use crate::{RootCauseLocator, block_offsets, check_fit_inputs, check_rows};
+use crate::{RootCauseLocator, block_offsets, check_fit_inputs};
 use rand::Rng;
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Result, seed};
@@ -281,15 +281,7 @@ impl<M: CausalModel + ?Sized> ShapleyLocator<'_, M> {
         rows: &[Vec<f64>],
         rng: &mut impl Rng,
     ) -> Result<Vec<ShapleyAttribution>> {
-        check_rows(rows, self.model.node_names(), "row")?;
-        let noise = self.model.abduct_batch(rows)?;
-        if noise.len() != rows.len() {
-            return Err(Error::invalid(format!(
-                "the causal model abducted {} noise vectors from {} rows",
-                noise.len(),
-                rows.len()
-            )));
-        }
+        let noise = crate::abduct_rows(self.model, rows)?;
         rows.iter()
             .zip(&noise)
             .enumerate()
