@@ -78,7 +78,8 @@ pub struct RootCauseReport {
     pub locator: LocatorKind,
     pub seed: u64,
     pub pi: f64,
-    /// `k` of the parent-conditional reference (0: the paper's marginal reference).
+    /// `k` of the parent-conditional reference (0: the paper's marginal reference, or Shapley,
+    /// which has none).
     #[serde(default)]
     pub neighbours: usize,
     /// Candidate (actionable) features a root cause may be.
@@ -249,7 +250,12 @@ fn run_on<S: Scm + Clone>(
         locator,
         seed,
         pi,
-        neighbours,
+        // Shapley has no reference distribution.
+        neighbours: if locator == LocatorKind::Shapley {
+            0
+        } else {
+            neighbours
+        },
         candidates: candidates.iter().map(|&c| names[c].to_string()).collect(),
         n_flagged: flagged.len(),
         n_rows: rows.len(),
