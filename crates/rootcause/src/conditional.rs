@@ -41,6 +41,8 @@ pub struct ConditionalQuantileLocator<'a, M: CausalModel + ?Sized> {
     encoder: TabularEncoder,
     /// Encoded columns of each candidate's parents (empty: marginal reference).
     parent_columns: Vec<Vec<usize>>,
+    /// Per candidate, the marginal reference fitted once when it has no parents.
+    marginal: Vec<Option<BlockReference>>,
     /// Encoded normal rows.
     normal_encoded: Vec<Vec<f32>>,
     /// Abducted noise of the normal rows.
@@ -114,6 +116,26 @@ impl NoiseQuantileConfig {
         let normal_noise = model.abduct_batch(normal_rows)?;
         crate::quantile::check_noise(&normal_noise, &dims, "normal noise row")
             .map_err(|e| Error::invalid(format!("abducted noise of the normal rows: {e}")))?;
+        let starts = block_offsets(&dims);
+        let marginal = candidates
+            .iter()
+            .zip(&parent_columns)
+            .map(|(&c, cols): (&usize, &Vec<usize>)| {
+                if !cols.is_empty() {
+                    return Ok(None);
+                }
+                let (start, k) = (starts[c], dims[c]);
+                crate::quantile::fit_block(
+                    &normal_noise,
+                    start,
+                    k,
+                    ReferenceFit::Empirical,
+                    self.ridge,
+                )
+                .map(Some)
+                .ok_or_else(|| singular(c, k, normal_noise.len()))
+            })
+            .collect::<Result<_>>()?;
         Ok(ConditionalQuantileLocator {
             model,
             candidates: candidates.to_vec(),
@@ -122,6 +144,7 @@ impl NoiseQuantileConfig {
             k: neighbours,
             encoder,
             parent_columns,
+            marginal,
             normal_encoded,
             normal_noise,
             dims,
@@ -150,7 +173,6 @@ impl<M: CausalModel + ?Sized> ConditionalQuantileLocator<'_, M> {
         let w = self.encoder.width();
         let encoded = self.encoder.encode(rows)?;
         let offsets = block_offsets(&self.dims);
-        let all: Vec<usize> = (0..self.normal_noise.len()).collect();
         encoded
             .chunks(w)
             .zip(&noise)
@@ -158,24 +180,20 @@ impl<M: CausalModel + ?Sized> ConditionalQuantileLocator<'_, M> {
                 self.candidates
                     .iter()
                     .zip(&self.parent_columns)
-                    .map(|(&c, cols)| {
-                        let near = if cols.is_empty() {
-                            all.clone()
-                        } else {
-                            self.nearest(x, cols)
-                        };
+                    .zip(&self.marginal)
+                    .map(|((&c, cols), marginal)| {
                         let (start, k) = (offsets[c], self.dims[c]);
-                        let reference = self.reference(&near, start, k).ok_or_else(|| {
-                            Error::invalid(format!(
-                                "the covariance of feature {c}'s {k}-value noise block among \
-                                 its {} nearest normal rows is singular; raise the ridge",
-                                near.len()
-                            ))
-                        })?;
-                        Ok(crate::quantile::block_tail(
-                            &reference,
-                            &u[start..start + k],
-                        ))
+                        let local;
+                        let reference = match marginal {
+                            Some(r) => r,
+                            None => {
+                                local = self
+                                    .reference(&self.nearest(x, cols), start, k)
+                                    .ok_or_else(|| singular(c, k, self.k))?;
+                                &local
+                            }
+                        };
+                        Ok(crate::quantile::block_tail(reference, &u[start..start + k]))
                     })
                     .collect()
             })
@@ -212,6 +230,14 @@ impl<M: CausalModel + ?Sized> ConditionalQuantileLocator<'_, M> {
     }
 }
 
+/// The error for a reference whose covariance stays singular after the ridge.
+fn singular(feature: usize, k: usize, rows: usize) -> Error {
+    Error::invalid(format!(
+        "the covariance of feature {feature}'s {k}-value noise block among its {rows} \
+         reference normal rows is singular; raise the ridge"
+    ))
+}
+
 impl<M: CausalModel + ?Sized> RootCauseLocator for ConditionalQuantileLocator<'_, M> {
     fn candidates(&self) -> &[usize] {
         &self.candidates
@@ -221,10 +247,10 @@ impl<M: CausalModel + ?Sized> RootCauseLocator for ConditionalQuantileLocator<'_
     /// candidate without parents).
     fn scores(&self, rows: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         let sizes: Vec<f64> = self
-            .parent_columns
+            .marginal
             .iter()
-            .map(|c| {
-                if c.is_empty() {
+            .map(|m| {
+                if m.is_some() {
                     self.normal_noise.len() as f64
                 } else {
                     self.k as f64
