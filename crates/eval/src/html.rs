@@ -52,6 +52,32 @@ pub fn rootclam_page(r: &RootClamReport, command: &str) -> Report {
             "Flips on Y are measured on the exact SCM counterfactual of each method's actions; norms in original units.",
         ),
     );
+    if !r.bounds.is_empty() {
+        let mut bound = HtmlTable::new([
+            "acting on",
+            "recoverable",
+            "least ‖θ‖",
+            "least mean ‖θ‖ for 95%",
+            "detector normal",
+            "features",
+            "seconds",
+        ]);
+        for (name, b) in &r.bounds {
+            bound = bound.row([
+                Cell::text(name.as_str()),
+                fmt(b.recoverable),
+                fmt(b.least_norm),
+                b.least_norm_95
+                    .map_or_else(|| Cell::text("unreachable"), fmt),
+                fmt(b.detector_normal),
+                Cell::num(b.features, 2),
+                Cell::num(b.seconds, 1),
+            ]);
+        }
+        page.table(bound.caption(
+            "Ground-truth bound: for each test anomaly, the least action on the feature set (its located root causes, or every actionable feature) that recovers the true label on the exact SCM. No method acting on that set can flip more rows on Y, nor flip 95% of them at a lower mean norm.",
+        ));
+    }
     let mut paper = HtmlTable::new(["method", "flip Ŷ", "flip Y", "‖c·θ‖₂"]);
     for (name, p) in &r.paper {
         paper = paper.row([
@@ -250,4 +276,79 @@ pub fn recad_page(r: &crate::recad::RecadReport, command: &str) -> Report {
         page.table(acts.caption("RecAD's actions on this series"));
     }
     page
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::detection::{Benchmark, DetectorKind};
+    use crate::rootclam::{LabelBound, MethodResult, default_mitigation};
+
+    fn report() -> RootClamReport {
+        let method = MethodResult {
+            flip_ratio_yhat: 1.0,
+            flip_ratio_yhat_scm: 0.989,
+            flip_ratio_y: 0.529,
+            action_norm: 23.78,
+            action_norm_all: 23.39,
+            features_acted: 2.74,
+            seconds: 42.0,
+        };
+        let bound = |recoverable: f64, least_norm_95: Option<f64>| LabelBound {
+            recoverable,
+            least_norm: 13.5,
+            least_norm_95,
+            detector_normal: 0.48,
+            features: 2.74,
+            seconds: 1.2,
+        };
+        RootClamReport {
+            dataset: Benchmark::Loan,
+            detector: DetectorKind::Ae,
+            seed: 1,
+            pi: 0.125,
+            n_flagged: 987,
+            n_train: 790,
+            n_test: 187,
+            methods: BTreeMap::from([("rootclam".to_string(), method)]),
+            paper: BTreeMap::new(),
+            mitigation: default_mitigation(Benchmark::Loan),
+            sweeps: vec![],
+            bounds: BTreeMap::from([
+                ("actionable".to_string(), bound(1.0, Some(3.137))),
+                ("root-causes".to_string(), bound(0.355, None)),
+            ]),
+            seconds: 110.0,
+        }
+    }
+
+    #[test]
+    fn the_page_shows_the_bound_and_an_unreachable_share() {
+        let html = rootclam_page(&report(), "remedy reproduce rootclam").render();
+        assert!(html.contains("Ground-truth bound"));
+        assert!(html.contains("root-causes"));
+        assert!(html.contains("3.137"));
+        assert!(
+            html.contains("unreachable"),
+            "95% cannot flip when 35.5% are recoverable"
+        );
+    }
+
+    #[test]
+    fn a_report_without_bounds_still_reads() {
+        let mut r = report();
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            json["bounds"]["root-causes"]["least_norm_95"],
+            serde_json::Value::Null
+        );
+        assert_eq!(json["bounds"]["actionable"]["least_norm_95"], 3.137);
+        r.bounds.clear();
+        let text = serde_json::to_string(&r).unwrap();
+        assert!(!text.contains("bounds"));
+        let back: RootClamReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
+    }
 }

@@ -4,6 +4,7 @@
 
 pub mod detection;
 pub mod html;
+pub mod label_bound;
 pub mod recad;
 pub mod rootcause;
 pub mod rootclam;

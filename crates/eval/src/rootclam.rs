@@ -2,7 +2,9 @@
 //! root causes with VACA, train the mitigation network h_φ through VACA's differentiable
 //! soft-intervention counterfactual (Eq. 2) and the frozen detector (Eq. 3), and evaluate the
 //! actions on VACA's counterfactual and on the exact SCM's, beside NaiveAM (x + θ, no
-//! propagation) and per-row optimisation of θ.
+//! propagation) and per-row optimisation of θ. A ground-truth bound ([`crate::label_bound`])
+//! says how many test anomalies any method acting on the located root causes (or on every
+//! actionable feature) could recover on Y at all, and at what least cost.
 //!
 //! Departures from the reference (each also in docs/RESULTS.md): flips on Y are measured on the
 //! exact SCM counterfactual of the same θ (the reference measures them on the model's own
@@ -31,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use crate::detection::{
     Benchmark, DetectorKind, TabularSplit, n_valid, tabular_split, train_tabular,
 };
+use crate::label_bound::{LabelBoundConfig, least_mean_norm};
 use crate::rootcause::{LocatorKind, fit_vaca};
 
 /// Settings of one run.
@@ -133,6 +136,30 @@ pub struct RootClamReport {
     /// Sweep points, when sweeps were asked for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sweeps: Vec<SweepPoint>,
+    /// Ground-truth bounds by feature set: `root-causes` (each row's located root causes, the
+    /// features RootCLAM may act on) and `actionable` (every actionable feature).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub bounds: std::collections::BTreeMap<String, LabelBound>,
+    pub seconds: f64,
+}
+
+/// What the least label-recovering action on a feature set achieves on the test anomalies
+/// ([`crate::label_bound`]): an upper bound on any method's flip ratio on Y with actions on
+/// those features, and a lower bound on its action norm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LabelBound {
+    /// Share of rows whose label some action on the set recovers (the search radius is 10
+    /// sd of the set's widest feature).
+    pub recoverable: f64,
+    /// Mean least ‖c·θ‖₂ (original units) over the recoverable rows.
+    pub least_norm: f64,
+    /// The least mean norm at which 95% of the rows could flip on Y: the mean of the 95%
+    /// smallest least norms; `None` when fewer than 95% are recoverable.
+    pub least_norm_95: Option<f64>,
+    /// Share of rows whose least action the detector also calls normal (exact SCM).
+    pub detector_normal: f64,
+    /// Mean number of features the set holds.
+    pub features: f64,
     pub seconds: f64,
 }
 
@@ -312,6 +339,14 @@ fn run_on<S: Scm + Clone>(
         "oracle-repair".to_string(),
         oracle_repair(&setup, &split, &truth)?,
     );
+    let mut bounds = std::collections::BTreeMap::new();
+    let all = vec![setup.candidates.clone(); setup.test_rows.len()];
+    for (name, sets) in [("root-causes", &setup.test_sets), ("actionable", &all)] {
+        bounds.insert(
+            name.to_string(),
+            label_bound(&setup, sets, &mut seed::child(seed, "label-bound"))?,
+        );
+    }
     Ok(RootClamReport {
         dataset,
         detector: detector_kind,
@@ -327,6 +362,7 @@ fn run_on<S: Scm + Clone>(
             .collect(),
         mitigation: config,
         sweeps: points,
+        bounds,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -598,6 +634,57 @@ fn oracle_repair<S: Scm>(
         }
     }
     evaluate(s, &theta, true, start)
+}
+
+/// The ground-truth bound of actions restricted to `sets` (feature indices per test row).
+fn label_bound<S: Scm>(
+    s: &Setup<'_, S>,
+    sets: &[Vec<usize>],
+    rng: &mut impl rand::Rng,
+) -> Result<LabelBound> {
+    let start = Instant::now();
+    let fnodes = s.scm.feature_nodes();
+    let mut node_scales = vec![0.0; s.scm.dag().len()];
+    for (&n, sc) in fnodes.iter().zip(s.vaca.scales()) {
+        node_scales[n] = sc;
+    }
+    let search = LabelBoundConfig::default();
+    let mut norms = Vec::with_capacity(sets.len());
+    let mut shifts = Vec::with_capacity(sets.len());
+    for (x, set) in s.test_rows.iter().zip(sets) {
+        let full = s.scm.complete(x)?;
+        let nodes: Vec<usize> = set.iter().map(|&f| fnodes[f]).collect();
+        let least = search.least_action(s.scm, &full, &nodes, &node_scales, rng)?;
+        norms.push(least.as_ref().map(|l| l.norm));
+        // Feature-indexed shift; a row the search cannot recover keeps its factual.
+        let shift: Vec<f64> = match &least {
+            Some(l) => fnodes.iter().map(|&n| l.shift[n]).collect(),
+            None => vec![0.0; fnodes.len()],
+        };
+        shifts.push(Intervention::shifts(&shift));
+    }
+    let exact = s.oracle.counterfactual_batch(&s.test_rows, &shifts)?;
+    let tau = s.detector.threshold();
+    let scores = s.detector.score(&exact)?;
+    let n = sets.len() as f64;
+    let found: Vec<f64> = norms.iter().flatten().copied().collect();
+    Ok(LabelBound {
+        recoverable: found.len() as f64 / n,
+        least_norm: if found.is_empty() {
+            f64::NAN
+        } else {
+            found.iter().sum::<f64>() / found.len() as f64
+        },
+        least_norm_95: least_mean_norm(&norms, 0.95),
+        detector_normal: norms
+            .iter()
+            .zip(&scores)
+            .filter(|(m, g)| m.is_some() && **g <= tau)
+            .count() as f64
+            / n,
+        features: sets.iter().map(Vec::len).sum::<usize>() as f64 / n,
+        seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// Evaluates standardised actions θ `[rows, nodes]` on the test anomalies.
