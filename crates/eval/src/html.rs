@@ -103,8 +103,61 @@ pub fn rootclam_page(r: &RootClamReport, command: &str) -> Report {
             .y_label("share of test anomalies"),
         "How often each method's actions make the row normal: for the detector on its own counterfactual, for the detector on the exact one, and for the true label.",
     );
+    cases(&mut page, r);
     sweeps(&mut page, r);
     page
+}
+
+/// The case rows (paper Tables 5-6): per case, the factual and each method's action, its own
+/// counterfactual and the exact SCM's.
+fn cases(page: &mut Report, r: &RootClamReport) {
+    if r.cases.is_empty() {
+        return;
+    }
+    page.section("Cases (paper Tables 5-6)");
+    for c in &r.cases {
+        let mut header = vec!["row".to_string()];
+        header.extend(c.columns.iter().cloned());
+        header.push("detector".to_string());
+        let mut table = HtmlTable::new(header);
+        let row = |label: String, values: &[f64], verdict: &str| -> Vec<Cell> {
+            let mut cells = vec![Cell::text(label)];
+            cells.extend(values.iter().map(|&v| fmt(v)));
+            // An action has no label column.
+            cells.resize(c.columns.len() + 1, Cell::Empty);
+            cells.push(Cell::text(verdict));
+            cells
+        };
+        table = table.row(row("x".to_string(), &c.factual, "abnormal"));
+        let verdict = |n: bool| if n { "normal" } else { "abnormal" };
+        for (name, m) in &c.methods {
+            table = table
+                .row(row(format!("{name}: action"), &m.action, ""))
+                .row(row(
+                    format!("{name}: own counterfactual"),
+                    &m.own,
+                    verdict(m.normal_own),
+                ))
+                .row(row(
+                    format!(
+                        "{name}: SCM counterfactual ({})",
+                        if m.recovered {
+                            "label recovered"
+                        } else {
+                            "label not recovered"
+                        }
+                    ),
+                    &m.scm,
+                    verdict(m.normal_scm),
+                ));
+        }
+        page.table(table.caption(format!(
+            "Test anomaly {}: located root causes {} (true: {}). Original units; the last value column is the label. Actions are zero off the features acted on.",
+            c.row,
+            c.located.join(", "),
+            c.truth.join(", ")
+        )));
+    }
 }
 
 fn sweeps(page: &mut Report, r: &RootClamReport) {
@@ -284,7 +337,7 @@ mod tests {
 
     use super::*;
     use crate::detection::{Benchmark, DetectorKind};
-    use crate::rootclam::{LabelBound, MethodResult, default_mitigation};
+    use crate::rootclam::{CaseAction, CaseStudy, LabelBound, MethodResult, default_mitigation};
 
     fn report() -> RootClamReport {
         let method = MethodResult {
@@ -316,6 +369,24 @@ mod tests {
             paper: BTreeMap::new(),
             mitigation: default_mitigation(Benchmark::Loan),
             sweeps: vec![],
+            cases: vec![CaseStudy {
+                row: 0,
+                columns: ["L", "D", "y"].map(String::from).to_vec(),
+                factual: vec![2.423, 5.634, 0.037],
+                located: vec!["L".to_string(), "D".to_string()],
+                truth: vec!["D".to_string()],
+                methods: BTreeMap::from([(
+                    "rootclam".to_string(),
+                    CaseAction {
+                        action: vec![-5.958, -11.336],
+                        own: vec![-3.125, -9.154, 0.954],
+                        scm: vec![-3.534, -11.659, 0.976],
+                        normal_own: true,
+                        normal_scm: true,
+                        recovered: true,
+                    },
+                )]),
+            }],
             bounds: BTreeMap::from([
                 ("actionable".to_string(), bound(1.0, Some(3.137))),
                 ("root-causes".to_string(), bound(0.355, None)),
@@ -334,6 +405,10 @@ mod tests {
             html.contains("unreachable"),
             "95% cannot flip when 35.5% are recoverable"
         );
+        // The case rows (values from paper Table 5's RootCLAM / AE rows).
+        assert!(html.contains("Cases (paper Tables 5-6)"));
+        assert!(html.contains("rootclam: SCM counterfactual (label recovered)"));
+        assert!(html.contains("-11.659"));
     }
 
     #[test]

@@ -140,7 +140,53 @@ pub struct RootClamReport {
     /// features RootCLAM may act on) and `actionable` (every actionable feature).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub bounds: std::collections::BTreeMap<String, LabelBound>,
+    /// The first test anomalies row by row, each method's action and counterfactuals (paper
+    /// Tables 5-6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cases: Vec<CaseStudy>,
     pub seconds: f64,
+}
+
+/// How many test anomalies the report shows row by row.
+pub const CASES: usize = 3;
+
+/// One test anomaly row by row, as the paper's Tables 5-6: the factual, each method's action
+/// and the rows it leads to. Rows hold the feature columns then the label, in original units.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseStudy {
+    /// Position among the test anomalies.
+    pub row: usize,
+    /// Feature names, then the label's.
+    pub columns: Vec<String>,
+    pub factual: Vec<f64>,
+    /// Root causes the locator found (the features RootCLAM may act on).
+    pub located: Vec<String>,
+    /// The true root causes (the anomaly's group).
+    pub truth: Vec<String>,
+    pub methods: std::collections::BTreeMap<String, CaseAction>,
+}
+
+/// What one method did to a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseAction {
+    /// Action per feature in original units (0 where not acted on).
+    pub action: Vec<f64>,
+    /// The method's own counterfactual (VACA's Eq. 2 row for RootCLAM, x + θ for NaiveAM),
+    /// label recomputed from it (NaN where its values are not a valid row).
+    pub own: Vec<f64>,
+    /// The exact SCM counterfactual of the same action.
+    pub scm: Vec<f64>,
+    /// The detector's verdict on each.
+    pub normal_own: bool,
+    pub normal_scm: bool,
+    /// Whether the label recovers on the SCM row.
+    pub recovered: bool,
+}
+
+/// A method's summary and its case rows.
+struct Evaluated {
+    result: MethodResult,
+    cases: Vec<CaseAction>,
 }
 
 /// What the least label-recovering action on a feature set achieves on the test anomalies
@@ -300,19 +346,19 @@ fn run_on<S: Scm + Clone>(
         .mitigation
         .clone()
         .unwrap_or_else(|| default_mitigation(dataset));
-    let mut methods = std::collections::BTreeMap::new();
-    methods.insert(
+    let mut evaluated = std::collections::BTreeMap::new();
+    evaluated.insert(
         "rootclam".to_string(),
         amortised(&setup, &config, true, seed, observer)?,
     );
-    methods.insert(
+    evaluated.insert(
         "naiveam".to_string(),
         amortised(&setup, &config, false, seed, observer)?,
     );
     if settings.per_row {
-        methods.insert("per-row".to_string(), per_row(&setup, &config)?);
+        evaluated.insert("per-row".to_string(), per_row(&setup, &config)?);
     }
-    methods.insert(
+    evaluated.insert(
         "c-chvae".to_string(),
         cchvae(&setup, &split, seed, observer)?,
     );
@@ -335,10 +381,15 @@ fn run_on<S: Scm + Clone>(
             &mut points,
         )?;
     }
-    methods.insert(
+    evaluated.insert(
         "oracle-repair".to_string(),
         oracle_repair(&setup, &split, &truth)?,
     );
+    let cases = case_studies(&setup, &truth, &evaluated)?;
+    let methods = evaluated
+        .into_iter()
+        .map(|(name, e)| (name, e.result))
+        .collect();
     let mut bounds = std::collections::BTreeMap::new();
     let all = vec![setup.candidates.clone(); setup.test_rows.len()];
     for (name, sets) in [("root-causes", &setup.test_sets), ("actionable", &all)] {
@@ -363,6 +414,7 @@ fn run_on<S: Scm + Clone>(
         mitigation: config,
         sweeps: points,
         bounds,
+        cases,
         seconds: start.elapsed().as_secs_f64(),
     })
 }
@@ -397,7 +449,7 @@ fn run_sweep<S: Scm>(
                     ..config.clone()
                 };
                 for (method, propagate) in [("rootclam", true), ("naiveam", false)] {
-                    let r = amortised(setup, &cfg, propagate, seed, observer)?;
+                    let r = amortised(setup, &cfg, propagate, seed, observer)?.result;
                     points.push(point(lambda, method, r));
                 }
             }
@@ -408,7 +460,7 @@ fn run_sweep<S: Scm>(
                     alpha,
                     ..config.clone()
                 };
-                let r = amortised(setup, &cfg, true, seed, observer)?;
+                let r = amortised(setup, &cfg, true, seed, observer)?.result;
                 points.push(point(alpha, "rootclam", r));
             }
         }
@@ -445,7 +497,7 @@ fn run_sweep<S: Scm>(
                     test_rows: setup.test_rows.clone(),
                     test_sets: fill(test_located),
                 };
-                let r = amortised(&moved, config, true, seed, observer)?;
+                let r = amortised(&moved, config, true, seed, observer)?.result;
                 let mut p = point(pi, "rootclam", r);
                 p.root_cause_recall = Some(m.recall);
                 p.root_cause_precision = Some(m.precision);
@@ -486,7 +538,7 @@ fn amortised<S: Scm>(
     propagate: bool,
     seed: u64,
     observer: &mut dyn Observer,
-) -> Result<MethodResult> {
+) -> Result<Evaluated> {
     let start = Instant::now();
     let plain = remedy_nn::cpu();
     let device = remedy_nn::autodiff(&plain);
@@ -543,7 +595,7 @@ fn amortised<S: Scm>(
     evaluate(s, &theta, propagate, start)
 }
 
-fn per_row<S: Scm>(s: &Setup<'_, S>, config: &MitigationConfig) -> Result<MethodResult> {
+fn per_row<S: Scm>(s: &Setup<'_, S>, config: &MitigationConfig) -> Result<Evaluated> {
     let start = Instant::now();
     let plain = remedy_nn::cpu();
     let device = remedy_nn::autodiff(&plain);
@@ -576,7 +628,7 @@ fn cchvae<S: Scm>(
     split: &TabularSplit,
     seed: u64,
     observer: &mut dyn Observer,
-) -> Result<MethodResult> {
+) -> Result<Evaluated> {
     let start = Instant::now();
     let model = remedy_recourse::CchvaeConfig::default().fit(
         &split.schema,
@@ -618,7 +670,7 @@ fn oracle_repair<S: Scm>(
     s: &Setup<'_, S>,
     split: &TabularSplit,
     truth: &[Vec<usize>],
-) -> Result<MethodResult> {
+) -> Result<Evaluated> {
     let start = Instant::now();
     let normal = s.oracle.abduct_batch(&split.train)?;
     let nodes = s.vaca.dag().len();
@@ -693,7 +745,7 @@ fn evaluate<S: Scm>(
     theta: &[f32],
     propagate: bool,
     start: Instant,
-) -> Result<MethodResult> {
+) -> Result<Evaluated> {
     let nodes = s.vaca.dag().len();
     let scales = s.vaca.scales();
     let n = s.test_rows.len();
@@ -749,7 +801,27 @@ fn evaluate<S: Scm>(
         .filter(|(_, f)| **f)
         .map(|(v, _)| *v)
         .collect();
-    Ok(MethodResult {
+    let label_of = |x: &[f64]| -> f64 {
+        s.scm
+            .complete(x)
+            .map_or(f64::NAN, |full| s.scm.label(&full))
+    };
+    let with_label = |x: &[f64]| -> Vec<f64> {
+        let mut v = x.to_vec();
+        v.push(label_of(x));
+        v
+    };
+    let cases = (0..n.min(CASES))
+        .map(|r| CaseAction {
+            action: raw[r].clone(),
+            own: with_label(&model_cf[r]),
+            scm: with_label(&exact[r]),
+            normal_own: yhat[r],
+            normal_scm: yhat_scm[r],
+            recovered: y[r],
+        })
+        .collect();
+    let result = MethodResult {
         flip_ratio_yhat: ratio(&yhat),
         flip_ratio_yhat_scm: ratio(&yhat_scm),
         flip_ratio_y: ratio(&y),
@@ -765,5 +837,36 @@ fn evaluate<S: Scm>(
             .sum::<f64>()
             / n as f64,
         seconds: start.elapsed().as_secs_f64(),
-    })
+    };
+    Ok(Evaluated { result, cases })
+}
+
+/// The first [`CASES`] test anomalies with every method's action (paper Tables 5-6).
+fn case_studies<S: Scm>(
+    s: &Setup<'_, S>,
+    truth: &[Vec<usize>],
+    evaluated: &std::collections::BTreeMap<String, Evaluated>,
+) -> Result<Vec<CaseStudy>> {
+    let names = s.oracle.node_names();
+    let mut columns = names.to_vec();
+    columns.push(s.scm.label_name().to_string());
+    let named = |set: &[usize]| set.iter().map(|&j| names[j].clone()).collect();
+    (0..s.test_rows.len().min(CASES))
+        .map(|r| {
+            let x = &s.test_rows[r];
+            let mut factual = x.clone();
+            factual.push(s.scm.label(&s.scm.complete(x)?));
+            Ok(CaseStudy {
+                row: r,
+                columns: columns.clone(),
+                factual,
+                located: named(&s.test_sets[r]),
+                truth: named(&truth[r]),
+                methods: evaluated
+                    .iter()
+                    .filter_map(|(name, e)| e.cases.get(r).map(|c| (name.clone(), c.clone())))
+                    .collect(),
+            })
+        })
+        .collect()
 }

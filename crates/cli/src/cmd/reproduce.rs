@@ -191,11 +191,71 @@ fn root_clam_table(r: &RootClamReport) -> String {
             ));
         }
     }
+    if let Some(c) = r.cases.first() {
+        s.push('\n');
+        s.push_str(&case_table(c));
+    }
     s.push_str("\npaper (Table 4)\n");
     for (name, p) in &r.paper {
         s.push_str(&format!(
             "{name:<13}  {:>14.3}  {:>12}  {:>12.3}  {:>11.3}\n",
             p.flip_ratio_yhat, "", p.flip_ratio_y, p.action_norm
+        ));
+    }
+    s
+}
+
+/// One case as the paper's Tables 5-6: the factual, then per method its action, its own
+/// counterfactual and the exact SCM's, in original units.
+fn case_table(c: &rootclam::CaseStudy) -> String {
+    let mut s = format!(
+        "case: test anomaly {}, located root causes {} (true: {}); original units, last column the label\n",
+        c.row,
+        c.located.join(", "),
+        c.truth.join(", ")
+    );
+    let line = |label: &str, values: &[f64], note: &str| -> String {
+        let mut l = format!("{label:<22}");
+        for v in values {
+            if *v == 0.0 && label.ends_with("action") {
+                l.push_str(&format!("{:>11}", "."));
+            } else {
+                l.push_str(&format!("{v:>11.3}"));
+            }
+        }
+        if !note.is_empty() {
+            l.push_str("  ");
+            l.push_str(note);
+        }
+        l.push('\n');
+        l
+    };
+    s.push_str(&format!("{:<22}", ""));
+    for col in &c.columns {
+        s.push_str(&format!("{col:>11}"));
+    }
+    s.push('\n');
+    s.push_str(&line("x", &c.factual, ""));
+    let verdict = |normal: bool| if normal { "normal" } else { "abnormal" };
+    for (name, m) in &c.methods {
+        s.push_str(&line(&format!("{name} action"), &m.action, ""));
+        s.push_str(&line(
+            "  own counterfactual",
+            &m.own,
+            &format!("detector: {}", verdict(m.normal_own)),
+        ));
+        s.push_str(&line(
+            "  SCM counterfactual",
+            &m.scm,
+            &format!(
+                "detector: {}, label {}",
+                verdict(m.normal_scm),
+                if m.recovered {
+                    "recovered"
+                } else {
+                    "not recovered"
+                }
+            ),
         ));
     }
     s
@@ -362,4 +422,43 @@ fn table(r: &DetectionReport) -> String {
         ));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// Paper Table 5 (Loan, AE): the factual and RootCLAM's action on L, D with its Eq. 2 and
+    /// SCM rows.
+    #[test]
+    fn a_case_prints_like_the_papers_table() {
+        let case = rootclam::CaseStudy {
+            row: 4,
+            columns: ["L", "D", "y"].map(String::from).to_vec(),
+            factual: vec![2.423, 5.634, 0.037],
+            located: vec!["L".to_string(), "D".to_string()],
+            truth: vec!["L".to_string(), "D".to_string()],
+            methods: BTreeMap::from([(
+                "rootclam".to_string(),
+                rootclam::CaseAction {
+                    action: vec![-5.958, 0.0],
+                    own: vec![-3.125, -9.154, 0.954],
+                    scm: vec![-3.534, -11.659, 0.976],
+                    normal_own: true,
+                    normal_scm: false,
+                    recovered: true,
+                },
+            )]),
+        };
+        let text = case_table(&case);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("case: test anomaly 4, located root causes L, D"));
+        assert!(lines[2].starts_with("x") && lines[2].contains("5.634"));
+        // A zero action prints as a dot, not as 0.000.
+        assert!(lines[3].contains("-5.958") && lines[3].trim_end().ends_with('.'));
+        assert!(lines[4].contains("-9.154") && lines[4].ends_with("detector: normal"));
+        assert!(lines[5].ends_with("detector: abnormal, label recovered"));
+    }
 }
