@@ -60,6 +60,7 @@ impl Default for NetworkConfig {
                 dropout: 0.1,
                 lambda: 0.05,
                 alpha: 0.8,
+                max_action: None,
                 train: TrainConfig {
                     epochs: 200,
                     batch_size: 64,

@@ -433,6 +433,10 @@ pub struct RootClamArgs {
     /// The hinge sits at α·τ (paper Eq. 3).
     #[arg(long)]
     pub alpha: Option<f64>,
+    /// Bound every action of RootCLAM, NaiveAM and per-row optimisation: |θ_i| at most this
+    /// many sds of feature i (default: unbounded, as the paper).
+    #[arg(long, value_name = "SDS")]
+    pub max_action: Option<f64>,
     /// Epochs of the mitigation network.
     #[arg(long)]
     pub epochs: Option<usize>,

@@ -163,3 +163,27 @@ fn disconnected_graph_is_reported() {
         "{text}"
     );
 }
+
+#[test]
+fn bad_mitigation_settings_are_refused_before_any_training() {
+    for (flag, value, needle) in [
+        ("--max-action", "0", "action bound"),
+        ("--max-action", "nan", "action bound"),
+        ("--lambda", "-1", "λ must be"),
+        ("--alpha", "inf", "α must be"),
+    ] {
+        one_line_error(
+            remedy()
+                .args([
+                    "reproduce",
+                    "rootclam",
+                    "--dataset",
+                    "loan",
+                    "--detector",
+                    "ae",
+                ])
+                .arg(format!("{flag}={value}")),
+            needle,
+        );
+    }
+}

@@ -43,6 +43,11 @@ pub struct MitigationConfig {
     /// reference uses α = 0 on Loan (spec §6.5): the score is pushed as low as the cost allows,
     /// deep into the normal region, where the true label recovers more often than at the edge.
     pub alpha: f64,
+    /// Optional bound on every action: |θ_i| ≤ this many sds of feature i (the standardised
+    /// units θ lives in). The network's output is clamped, in training and when acting.
+    /// `None` (the paper's setting): unbounded. Configs saved without it read as `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_action: Option<f64>,
     /// Optimisation (reference: Adam lr 1e-4, batch 128, 100 epochs on Loan; spec §6.5),
     /// selecting the epoch with the lowest validation loss.
     pub train: TrainConfig,
@@ -55,6 +60,7 @@ impl Default for MitigationConfig {
             dropout: 0.3,
             lambda: 1e-3,
             alpha: 0.0,
+            max_action: None,
             train: TrainConfig {
                 epochs: 100,
                 batch_size: 128,
@@ -148,6 +154,38 @@ pub struct MitigationNet {
 }
 
 impl MitigationConfig {
+    /// Checks the settings that training does not check itself.
+    pub fn validate(&self) -> Result<()> {
+        if let Some(b) = self.max_action
+            && !(b.is_finite() && b > 0.0)
+        {
+            return Err(Error::invalid(format!(
+                "the action bound must be a positive number of sds, got {b}"
+            )));
+        }
+        if !self.lambda.is_finite() || self.lambda < 0.0 {
+            return Err(Error::invalid(format!(
+                "λ must be a non-negative number, got {}",
+                self.lambda
+            )));
+        }
+        if !self.alpha.is_finite() || self.alpha < 0.0 {
+            return Err(Error::invalid(format!(
+                "α must be a non-negative number, got {}",
+                self.alpha
+            )));
+        }
+        Ok(())
+    }
+
+    /// The network's raw output held within the action bound, if any.
+    fn bounded<const D: usize>(&self, raw: Tensor<D>) -> Tensor<D> {
+        match self.max_action {
+            Some(b) => raw.clamp(-b, b),
+            None => raw,
+        }
+    }
+
     fn mlp(&self, width: usize, nodes: usize) -> MlpConfig {
         let mut sizes = vec![width];
         sizes.extend(&self.hidden);
@@ -175,6 +213,7 @@ impl MitigationConfig {
         observer: &mut dyn Observer,
     ) -> Result<MitigationNet> {
         problem.check()?;
+        self.validate()?;
         if train.is_empty() || train.iter().chain(valid).any(|&i| i >= problem.n) {
             return Err(Error::invalid(
                 "mitigation training rows are empty or out of range",
@@ -192,7 +231,7 @@ impl MitigationConfig {
                 Some(r) => m.forward_train(x.clone(), r),
                 None => m.forward(x.clone()),
             };
-            let theta = raw * mask.clone();
+            let theta = self.bounded(raw) * mask.clone();
             match cf(x, theta.clone(), mask) {
                 Ok(xc) => objective(score(xc), theta, cost.clone(), hinge_at, self.lambda),
                 Err(e) => {
@@ -248,7 +287,7 @@ impl MitigationNet {
         let out = self
             .net
             .forward(tensor::from_flat(x.to_vec(), n, self.width, &device));
-        let t = out * tensor::from_flat(mask.to_vec(), n, self.nodes, &device);
+        let t = self.config.bounded(out) * tensor::from_flat(mask.to_vec(), n, self.nodes, &device);
         Ok(tensor::to_flat(t))
     }
 
@@ -305,6 +344,7 @@ pub fn optimise_actions(
     device: &Device,
 ) -> Result<Vec<f32>> {
     problem.check()?;
+    config.validate()?;
     let (n, k) = (problem.n, problem.nodes);
     // θ as a bias-free linear layer read by one-hot row indicators: the table starts at zero.
     let table = MlpConfig {
@@ -350,7 +390,7 @@ pub fn optimise_actions(
         &mut remedy_nn::NoObserver,
         "per-row actions",
         |m: &Mlp, _idx: &[usize], _r: &mut remedy_core::seed::RemedyRng| {
-            let theta = m.forward(eye.clone()) * mask.clone();
+            let theta = config.bounded(m.forward(eye.clone())) * mask.clone();
             match cf(x.clone(), theta.clone(), mask.clone()) {
                 Ok(xc) => objective(score(xc), theta, cost.clone(), hinge_at, config.lambda),
                 Err(e) => {
@@ -366,7 +406,8 @@ pub fn optimise_actions(
         return Err(e);
     }
     let plain = remedy_nn::cpu();
-    let theta = model.valid().forward(eye.clone().to_device(&plain)) * mask.to_device(&plain);
+    let theta = config.bounded(model.valid().forward(eye.clone().to_device(&plain)))
+        * mask.to_device(&plain);
     Ok(tensor::to_flat(theta))
 }
 
@@ -435,6 +476,7 @@ mod tests {
             dropout: 0.0,
             lambda: 1e-2,
             alpha: 0.8,
+            max_action: None,
             train: TrainConfig {
                 epochs: 300,
                 batch_size: 32,
@@ -472,6 +514,73 @@ mod tests {
         check(&theta);
         let direct = optimise_actions(&config, problem, 400, 5e-2, &cf, &norm2, &device).unwrap();
         check(&direct);
+    }
+
+    /// The toy rows need θ₀ ≈ −2.1 to flip; bounded at one sd, every action stops at −1 and
+    /// the bound holds in training and when acting, amortised or per row.
+    #[test]
+    fn a_bound_holds_every_action() {
+        let (x, mask, cost) = toy();
+        let n = x.len() / 2;
+        let problem = MitigationProblem {
+            x: &x,
+            n,
+            width: 2,
+            mask: &mask,
+            nodes: 2,
+            cost: &cost,
+            tau: 1.0,
+        };
+        let device = remedy_nn::autodiff(&remedy_nn::cpu());
+        let cf = additive_counterfactual(&[0, 1], 2, &device);
+        let config = MitigationConfig {
+            hidden: vec![16],
+            dropout: 0.0,
+            lambda: 1e-2,
+            alpha: 0.8,
+            max_action: Some(1.0),
+            train: TrainConfig {
+                epochs: 100,
+                batch_size: 32,
+                learning_rate: 3e-3,
+                patience: None,
+                ..MitigationConfig::default().train
+            },
+        };
+        let idx: Vec<usize> = (0..n).collect();
+        let net = config
+            .fit(
+                problem,
+                &idx,
+                &idx,
+                &cf,
+                &norm2,
+                &device,
+                &mut seed::rng(1),
+                &mut NoObserver,
+            )
+            .unwrap();
+        let amortised = net.actions(&x, &mask, n).unwrap();
+        let direct = optimise_actions(&config, problem, 200, 5e-2, &cf, &norm2, &device).unwrap();
+        for theta in [&amortised, &direct] {
+            for i in 0..n {
+                assert!(theta[2 * i] >= -1.0, "row {i}: {}", theta[2 * i]);
+                assert!(
+                    theta[2 * i] < -0.99,
+                    "row {i} pushed to the bound: {}",
+                    theta[2 * i]
+                );
+                assert_eq!(theta[2 * i + 1], 0.0);
+            }
+        }
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let cfg = MitigationConfig {
+                max_action: Some(bad),
+                ..config.clone()
+            };
+            let err = optimise_actions(&cfg, problem, 1, 0.1, &cf, &norm2, &device).unwrap_err();
+            assert!(err.to_string().contains("action bound"), "{err}");
+        }
     }
 
     #[test]

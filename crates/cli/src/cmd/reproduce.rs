@@ -127,6 +127,8 @@ fn root_clam(a: &RootClamArgs) -> Result<()> {
     if let Some(e) = a.epochs {
         mitigation.train.epochs = e;
     }
+    mitigation.max_action = a.max_action;
+    mitigation.validate()?;
     let settings = RootClamSettings {
         dataset,
         detector: match a.detector {
