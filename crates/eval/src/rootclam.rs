@@ -757,7 +757,8 @@ fn evaluate<S: Scm>(
     let raw: Vec<Vec<f64>> = (0..n)
         .map(|r| {
             (0..nodes)
-                .map(|j| f64::from(theta[r * nodes + j]) * scales[j])
+                // `+ 0.0` turns the −0 of a masked negative output into 0.
+                .map(|j| f64::from(theta[r * nodes + j]) * scales[j] + 0.0)
                 .collect()
         })
         .collect();
