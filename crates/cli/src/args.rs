@@ -433,6 +433,11 @@ pub struct RootClamArgs {
     /// The hinge sits at α·τ (paper Eq. 3).
     #[arg(long)]
     pub alpha: Option<f64>,
+    /// Compare each feature's noise with the N normal rows whose parents are nearest the row's
+    /// (as `reproduce rootcause` does by default); 0 compares with all normal rows, the paper's
+    /// rule.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub neighbours: usize,
     /// Bound every action of RootCLAM, NaiveAM and per-row optimisation: |θ_i| at most this
     /// many sds of feature i (default: unbounded, as the paper).
     #[arg(long, value_name = "SDS")]

@@ -17,6 +17,14 @@ pub fn rootclam_page(r: &RootClamReport, command: &str) -> Report {
         .meta("command", command)
         .meta("seed", r.seed.to_string())
         .meta("π", r.pi.to_string())
+        .meta(
+            "root-cause reference",
+            if r.neighbours == 0 {
+                "all normal rows (the paper's rule)".to_string()
+            } else {
+                format!("the {} normal rows with the nearest parents", r.neighbours)
+            },
+        )
         .meta("λ", r.mitigation.lambda.to_string())
         .meta("α", r.mitigation.alpha.to_string())
         .meta("wall time", format!("{:.1} s", r.seconds));
@@ -362,6 +370,7 @@ mod tests {
             detector: DetectorKind::Ae,
             seed: 1,
             pi: 0.125,
+            neighbours: 0,
             n_flagged: 987,
             n_train: 790,
             n_test: 187,

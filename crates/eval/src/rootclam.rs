@@ -44,6 +44,10 @@ pub struct RootClamSettings {
     pub seed: u64,
     /// Tail probability of the root-cause rule (paper: 0.125).
     pub pi: f64,
+    /// Compare each feature's noise with the `neighbours` normal rows whose parents are
+    /// nearest the row's ([`remedy_rootcause::conditional`]); 0 (the default here) compares
+    /// with all normal rows, the paper's rule.
+    pub neighbours: usize,
     /// h_φ and its objective; `None` takes [`default_mitigation`].
     pub mitigation: Option<MitigationConfig>,
     /// Also optimise θ per row (slower; a reference for what amortisation loses).
@@ -125,6 +129,9 @@ pub struct RootClamReport {
     pub detector: DetectorKind,
     pub seed: u64,
     pub pi: f64,
+    /// Normal rows each root-cause reference holds (0: all, the paper's rule).
+    #[serde(default)]
+    pub neighbours: usize,
     pub n_flagged: usize,
     pub n_train: usize,
     pub n_test: usize,
@@ -315,7 +322,15 @@ fn run_on<S: Scm + Clone>(
             ));
         }
     };
-    let locator = quantile.fit(locating_model, &split.train, &candidates)?;
+    let parents: Vec<Vec<usize>> = (0..dag.len()).map(|j| dag.parents(j).to_vec()).collect();
+    let locator = fit_locator(
+        &quantile,
+        locating_model,
+        &split,
+        &parents,
+        &candidates,
+        settings.neighbours,
+    )?;
     let rows_of = |idx: &[usize]| {
         idx.iter()
             .map(|&i| split.test[i].clone())
@@ -375,6 +390,7 @@ fn run_on<S: Scm + Clone>(
             &quantile,
             locating_model,
             &split,
+            (&parents, settings.neighbours),
             &truth,
             seed,
             observer,
@@ -403,6 +419,7 @@ fn run_on<S: Scm + Clone>(
         detector: detector_kind,
         seed,
         pi: settings.pi,
+        neighbours: settings.neighbours,
         n_flagged: flagged.len(),
         n_train: setup.train_rows.len(),
         n_test: setup.test_rows.len(),
@@ -419,6 +436,30 @@ fn run_on<S: Scm + Clone>(
     })
 }
 
+/// The quantile rule against all normal rows (`neighbours` = 0, the paper's) or against the
+/// normal rows with the nearest parents.
+fn fit_locator<'a>(
+    quantile: &NoiseQuantileConfig,
+    model: &'a dyn CausalModel,
+    split: &TabularSplit,
+    parents: &[Vec<usize>],
+    candidates: &[usize],
+    neighbours: usize,
+) -> Result<Box<dyn RootCauseLocator + 'a>> {
+    Ok(if neighbours == 0 {
+        Box::new(quantile.fit(model, &split.train, candidates)?)
+    } else {
+        Box::new(quantile.fit_conditional(
+            model,
+            &split.schema,
+            parents,
+            &split.train,
+            candidates,
+            neighbours,
+        )?)
+    })
+}
+
 /// Runs one sweep, appending its points.
 #[allow(clippy::too_many_arguments)]
 fn run_sweep<S: Scm>(
@@ -428,6 +469,7 @@ fn run_sweep<S: Scm>(
     quantile: &NoiseQuantileConfig,
     locating_model: &dyn CausalModel,
     split: &TabularSplit,
+    (parents, neighbours): (&[Vec<usize>], usize),
     truth: &[Vec<usize>],
     seed: u64,
     observer: &mut dyn Observer,
@@ -467,7 +509,14 @@ fn run_sweep<S: Scm>(
         Sweep::Pi => {
             for pi in [0.05, 0.1, 0.125, 0.15, 0.2, 0.25] {
                 let q = NoiseQuantileConfig { pi, ..*quantile };
-                let locator = q.fit(locating_model, &split.train, &setup.candidates)?;
+                let locator = fit_locator(
+                    &q,
+                    locating_model,
+                    split,
+                    parents,
+                    &setup.candidates,
+                    neighbours,
+                )?;
                 let fill = |sets: Vec<Vec<usize>>| -> Vec<Vec<usize>> {
                     sets.into_iter()
                         .map(|s| {

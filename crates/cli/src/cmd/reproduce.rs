@@ -137,6 +137,7 @@ fn root_clam(a: &RootClamArgs) -> Result<()> {
         },
         seed: a.seed,
         pi: a.pi,
+        neighbours: a.neighbours,
         mitigation: Some(mitigation),
         per_row: a.per_row,
         locator: locator_kind(a.locator),
@@ -167,6 +168,12 @@ fn root_clam_table(r: &RootClamReport) -> String {
         "{:?} / {:?}, seed {}: {} flagged, {} training anomalies, {} test anomalies, {:.1} s\n\n",
         r.dataset, r.detector, r.seed, r.n_flagged, r.n_train, r.n_test, r.seconds
     );
+    if r.neighbours > 0 {
+        s.push_str(&format!(
+            "root causes against the {} normal rows with the nearest parents (--neighbours 0: the paper's rule)\n\n",
+            r.neighbours
+        ));
+    }
     s.push_str("method         flip Ŷ (model)  flip Ŷ (SCM)  flip Y (SCM)  ‖θ‖ flipped  ‖θ‖ all  features  seconds\n");
     for (name, m) in &r.methods {
         s.push_str(&format!(
