@@ -19,7 +19,7 @@ use std::time::Instant;
 use remedy_causal::{ScmOracle, SoftCounterfactual, Vaca};
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Intervention, Result, seed};
-use remedy_data::scm::Scm;
+use remedy_data::scm::{NodeKind, Scm};
 use remedy_data::{Adult, Loan};
 use remedy_detect::DifferentiableDetector;
 use remedy_detect::differentiable::recoded_scorer;
@@ -111,6 +111,12 @@ pub struct MethodResult {
     pub action_norm_all: f64,
     /// Mean number of features acted on.
     pub features_acted: f64,
+    /// Where the method's own counterfactual is a causal model's (RootCLAM: VACA), how far it
+    /// is from the exact SCM's for the same actions, per feature: the share of rows whose
+    /// value differs for a binary or categorical feature, the root mean squared difference in
+    /// sds for a continuous one. Absent for x + θ and for runs saved without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cf_error: Option<std::collections::BTreeMap<String, f64>>,
     pub seconds: f64,
 }
 
@@ -871,6 +877,33 @@ fn evaluate<S: Scm>(
             recovered: y[r],
         })
         .collect();
+    let cf_error = propagate.then(|| {
+        let kinds = s.scm.kinds();
+        s.oracle
+            .node_names()
+            .iter()
+            .zip(s.scm.feature_nodes())
+            .enumerate()
+            .map(|(j, (name, &node))| {
+                let err = if kinds[node] == NodeKind::Continuous {
+                    let sq: f64 = model_cf
+                        .iter()
+                        .zip(&exact)
+                        .map(|(a, b)| ((a[j] - b[j]) / scales[j]).powi(2))
+                        .sum();
+                    (sq / n as f64).sqrt()
+                } else {
+                    model_cf
+                        .iter()
+                        .zip(&exact)
+                        .filter(|(a, b)| a[j] != b[j])
+                        .count() as f64
+                        / n as f64
+                };
+                (name.clone(), err)
+            })
+            .collect()
+    });
     let result = MethodResult {
         flip_ratio_yhat: ratio(&yhat),
         flip_ratio_yhat_scm: ratio(&yhat_scm),
@@ -886,6 +919,7 @@ fn evaluate<S: Scm>(
             .map(|t| t.iter().filter(|v| **v != 0.0).count() as f64)
             .sum::<f64>()
             / n as f64,
+        cf_error,
         seconds: start.elapsed().as_secs_f64(),
     };
     Ok(Evaluated { result, cases })

@@ -187,6 +187,17 @@ fn root_clam_table(r: &RootClamReport) -> String {
             m.seconds
         ));
     }
+    for (name, m) in &r.methods {
+        if let Some(e) = &m.cf_error {
+            s.push_str(&format!(
+                "\n{name}: own (VACA) vs exact SCM counterfactual per feature (continuous: rms sds; others: share differing):\n "
+            ));
+            for (feature, v) in e {
+                s.push_str(&format!(" {feature} {v:.3}"));
+            }
+            s.push('\n');
+        }
+    }
     if !r.bounds.is_empty() {
         s.push_str("\nbound: the least action on a feature set that recovers Y on the exact SCM (needs the true SCM)\n");
         s.push_str("acting on      recoverable  least ‖θ‖  least mean ‖θ‖ for 95%  detector normal  features  seconds\n");
