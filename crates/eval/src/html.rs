@@ -86,21 +86,26 @@ pub fn rootclam_page(r: &RootClamReport, command: &str) -> Report {
             "Ground-truth bound: for each test anomaly, the least action on the feature set (its located root causes, or every actionable feature) that recovers the true label on the exact SCM. No method acting on that set can flip more rows on Y, nor flip 95% of them at a lower mean norm.",
         ));
     }
-    let with_error: Vec<(&String, &std::collections::BTreeMap<String, f64>)> = r
+    let with_error: Vec<(&String, &Vec<crate::rootclam::FeatureError>)> = r
         .methods
         .iter()
         .filter_map(|(name, m)| m.cf_error.as_ref().map(|e| (name, e)))
         .collect();
     if let Some((_, first)) = with_error.first() {
-        let mut header = vec!["feature".to_string()];
+        let mut header = vec!["feature".to_string(), "measure".to_string()];
         header.extend(with_error.iter().map(|(name, _)| (*name).clone()));
         let mut table = HtmlTable::new(header);
-        for feature in first.keys() {
-            let mut row = vec![Cell::text(feature.as_str())];
+        for (k, f) in first.iter().enumerate() {
+            let measure = if f.continuous {
+                "rms difference (sds)"
+            } else {
+                "share differing"
+            };
+            let mut row = vec![Cell::text(f.feature.as_str()), Cell::text(measure)];
             row.extend(
                 with_error
                     .iter()
-                    .map(|(_, e)| e.get(feature).map_or(Cell::Empty, |&v| fmt(v))),
+                    .map(|(_, e)| e.get(k).map_or(Cell::Empty, |v| fmt(v.error))),
             );
             table = table.row(row);
         }
@@ -367,7 +372,9 @@ mod tests {
 
     use super::*;
     use crate::detection::{Benchmark, DetectorKind};
-    use crate::rootclam::{CaseAction, CaseStudy, LabelBound, MethodResult, default_mitigation};
+    use crate::rootclam::{
+        CaseAction, CaseStudy, FeatureError, LabelBound, MethodResult, default_mitigation,
+    };
 
     fn report() -> RootClamReport {
         let method = MethodResult {
@@ -377,10 +384,18 @@ mod tests {
             action_norm: 23.78,
             action_norm_all: 23.39,
             features_acted: 2.74,
-            cf_error: Some(BTreeMap::from([
-                ("L".to_string(), 0.12),
-                ("G".to_string(), 0.0),
-            ])),
+            cf_error: Some(vec![
+                FeatureError {
+                    feature: "G".to_string(),
+                    error: 0.0,
+                    continuous: false,
+                },
+                FeatureError {
+                    feature: "L".to_string(),
+                    error: 0.12,
+                    continuous: true,
+                },
+            ]),
             seconds: 42.0,
         };
         let bound = |recoverable: f64, least_norm_95: Option<f64>| LabelBound {

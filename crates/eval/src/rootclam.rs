@@ -116,8 +116,19 @@ pub struct MethodResult {
     /// value differs for a binary or categorical feature, the root mean squared difference in
     /// sds for a continuous one. Absent for x + θ and for runs saved without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cf_error: Option<std::collections::BTreeMap<String, f64>>,
+    pub cf_error: Option<Vec<FeatureError>>,
     pub seconds: f64,
+}
+
+/// One feature's counterfactual error (see [`MethodResult::cf_error`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureError {
+    pub feature: String,
+    /// Share of rows differing (binary, categorical) or root mean squared difference in sds
+    /// (continuous).
+    pub error: f64,
+    /// True for a continuous feature.
+    pub continuous: bool,
 }
 
 /// Paper Table 4 for one method (spec §9).
@@ -885,7 +896,8 @@ fn evaluate<S: Scm>(
             .zip(s.scm.feature_nodes())
             .enumerate()
             .map(|(j, (name, &node))| {
-                let err = if kinds[node] == NodeKind::Continuous {
+                let continuous = kinds[node] == NodeKind::Continuous;
+                let error = if continuous {
                     let sq: f64 = model_cf
                         .iter()
                         .zip(&exact)
@@ -900,7 +912,11 @@ fn evaluate<S: Scm>(
                         .count() as f64
                         / n as f64
                 };
-                (name.clone(), err)
+                FeatureError {
+                    feature: name.clone(),
+                    error,
+                    continuous,
+                }
             })
             .collect()
     });

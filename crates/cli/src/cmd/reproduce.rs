@@ -192,8 +192,8 @@ fn root_clam_table(r: &RootClamReport) -> String {
             s.push_str(&format!(
                 "\n{name}: own (VACA) vs exact SCM counterfactual per feature (continuous: rms sds; others: share differing):\n "
             ));
-            for (feature, v) in e {
-                s.push_str(&format!(" {feature} {v:.3}"));
+            for f in e {
+                s.push_str(&format!(" {} {:.3}", f.feature, f.error));
             }
             s.push('\n');
         }
