@@ -57,12 +57,72 @@ pub struct VacaConfig {
     /// Counterfactual semantics: `true` clamps the intervened node to its value and keeps
     /// non-descendants (paper Eq. 2); `false` re-decodes every node (reference code).
     pub clamp: bool,
+    /// How a binary or categorical descendant of an intervention gets its counterfactual
+    /// value (see [`CategoricalCf`]). Models saved without it read as the decoder's most
+    /// likely level, the rule they were evaluated with.
+    #[serde(default = "CategoricalCf::saved_default")]
+    pub categorical_cf: CategoricalCf,
     /// Optimisation: Adam lr 0.005, weight decay 1.2e-6, exponential decay 0.99 per epoch,
     /// batch 1000 (the reference's), at most 100 epochs (the reference's minimum; it runs up to
     /// 500), patience 20. Longer training keeps improving the validation bound on normal rows
     /// but makes the counterfactuals of anomalies worse (measured on Loan against the exact
     /// SCM: squared error per row 0.19 after 40 epochs, 0.54 after 500), and costs 5x the time.
     pub train: TrainConfig,
+}
+
+/// The counterfactual value of a binary or categorical node that an intervention reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CategoricalCf {
+    /// The level the decoder finds most likely under the counterfactual parents (the
+    /// reference's argmax). It forgets the row's own noise: a node whose latent carries
+    /// little of it falls to its most common level even under a tiny action (measured on
+    /// Adult: occupation differed from the exact SCM's counterfactual in 84% of rows).
+    Mode,
+    /// The row keeps its place in the node's distribution, as the additive-noise model does:
+    /// its noise is the midpoint of the factual level's interval of the decoder's cumulative
+    /// probabilities at the factual row, and the counterfactual level is the one whose
+    /// interval under the counterfactual probabilities holds it. With unchanged
+    /// probabilities the level is unchanged.
+    Monotone,
+}
+
+impl CategoricalCf {
+    fn saved_default() -> Self {
+        CategoricalCf::Mode
+    }
+
+    /// The counterfactual level from the factual `level`, the decoder's factual
+    /// probabilities `p_fact` and its counterfactual ones `p_cf` (same length).
+    pub fn level(self, level: usize, p_fact: &[f64], p_cf: &[f64]) -> usize {
+        let argmax =
+            |p: &[f64]| (0..p.len()).fold(0, |best, k| if p[k] > p[best] { k } else { best });
+        match self {
+            CategoricalCf::Mode => argmax(p_cf),
+            CategoricalCf::Monotone => {
+                let norm = |p: &[f64]| -> Vec<f64> {
+                    let clean: Vec<f64> = p.iter().map(|v| v.max(0.0)).collect();
+                    let total: f64 = clean.iter().sum();
+                    if total > 0.0 {
+                        clean.iter().map(|v| v / total).collect()
+                    } else {
+                        vec![1.0 / p.len() as f64; p.len()]
+                    }
+                };
+                let (pf, pc) = (norm(p_fact), norm(p_cf));
+                let below: f64 = pf[..level.min(pf.len())].iter().sum();
+                let u = below + 0.5 * pf.get(level).copied().unwrap_or(0.0);
+                let mut acc = 0.0;
+                for (k, &p) in pc.iter().enumerate() {
+                    acc += p;
+                    if u < acc {
+                        return k;
+                    }
+                }
+                pc.len() - 1
+            }
+        }
+    }
 }
 
 impl Default for VacaConfig {
@@ -84,6 +144,7 @@ impl VacaConfig {
             parent_dropout: 0.2,
             valid_iwae_samples: 10,
             clamp: true,
+            categorical_cf: CategoricalCf::Monotone,
             train: TrainConfig {
                 epochs: 100,
                 batch_size: 1000,
@@ -488,6 +549,65 @@ impl Vaca {
         a
     }
 
+    /// Replaces the decoded probabilities of every affected binary or categorical node in
+    /// the counterfactual `cf` by the one-hot (or 0/1) level [`CategoricalCf`] picks, from
+    /// the factual raw rows and the decoder's factual means `fact`.
+    fn categorical_levels(
+        &self,
+        rows: &[Vec<f64>],
+        fact: Tensor<2>,
+        cf: Tensor<2>,
+        affected: &[bool],
+    ) -> Tensor<2> {
+        let [b, w] = cf.dims();
+        let device = cf.device();
+        let fact = tensor::to_flat(fact);
+        let mut out = tensor::to_flat(cf);
+        let offsets = self.encoder.offsets();
+        for (j, f) in self.encoder.features.iter().enumerate() {
+            if !affected[j] {
+                continue;
+            }
+            let o = offsets[j];
+            for (r, row) in rows.iter().enumerate().take(b) {
+                let base = r * w + o;
+                let level = row[j].max(0.0) as usize;
+                match f {
+                    FeatureEncoding::Binary => {
+                        let p = |v: f32| {
+                            let p1 = f64::from(v).clamp(0.0, 1.0);
+                            [1.0 - p1, p1]
+                        };
+                        let k = self.config.categorical_cf.level(
+                            level.min(1),
+                            &p(fact[base]),
+                            &p(out[base]),
+                        );
+                        out[base] = k as f32;
+                    }
+                    FeatureEncoding::OneHot { levels } => {
+                        let block = |v: &[f32]| -> Vec<f64> {
+                            v[base..base + levels]
+                                .iter()
+                                .map(|&p| f64::from(p))
+                                .collect()
+                        };
+                        let k = self.config.categorical_cf.level(
+                            level.min(levels - 1),
+                            &block(&fact),
+                            &block(&out),
+                        );
+                        for (i, v) in out[base..base + levels].iter_mut().enumerate() {
+                            *v = if i == k { 1.0 } else { 0.0 };
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        tensor::from_flat(out, b, w, &device)
+    }
+
     /// Writes `dir/NAME.safetensors` and `dir/NAME.json`.
     pub fn save(&self, dir: &Path, name: &str) -> Result<()> {
         let payload = serde_json::json!({
@@ -659,9 +779,13 @@ impl CausalModel for Vaca {
                         action: *action,
                     })
                     .collect();
+                let fact = self
+                    .net
+                    .mean(self.net.decode(self.net.encode(x.clone(), None).0, None));
                 let cf =
                     self.net
                         .counterfactual_steps(x, values, &steps, self.config.clamp, None)?;
+                let cf = self.categorical_levels(&sub, fact, cf, &affected);
                 for (k, row) in self.decode_rows(cf).into_iter().enumerate() {
                     let r = chunk[k];
                     for (j, val) in row.into_iter().enumerate() {
@@ -859,6 +983,31 @@ mod tests {
         )
         .unwrap();
         (scm.dag().clone(), tabular::schema(&scm).unwrap(), b.train)
+    }
+
+    /// The monotone rule keeps a level whose probabilities did not move, and moves a row
+    /// along the cumulative probabilities when they do: factual (0.5, 0.3, 0.2) at level 1
+    /// puts the row at u = 0.5 + 0.3 / 2 = 0.65; under (0.1, 0.3, 0.6) the cumulative
+    /// intervals are [0, 0.1), [0.1, 0.4), [0.4, 1], so it lands on level 2. The mode rule
+    /// takes the most likely level whatever the row was.
+    #[test]
+    fn categorical_counterfactual_rules() {
+        let m = CategoricalCf::Monotone;
+        let p = [0.5, 0.3, 0.2];
+        for level in 0..3 {
+            assert_eq!(
+                m.level(level, &p, &p),
+                level,
+                "unchanged probabilities keep the level"
+            );
+            assert_eq!(CategoricalCf::Mode.level(level, &p, &p), 0);
+        }
+        assert_eq!(m.level(1, &p, &[0.1, 0.3, 0.6]), 2);
+        assert_eq!(m.level(0, &p, &[0.1, 0.3, 0.6]), 1, "u = 0.25");
+        assert_eq!(m.level(2, &p, &[0.1, 0.3, 0.6]), 2, "u = 0.9");
+        // Unnormalised or degenerate decoder outputs are cleaned first.
+        assert_eq!(m.level(1, &[0.0, 0.0, 0.0], &[1.0, 1.0, 1.0]), 1);
+        assert_eq!(m.level(0, &[2.0, -1.0], &[0.2, 0.8]), 1, "u = 0.5 ≥ 0.2");
     }
 
     fn quick() -> VacaConfig {
