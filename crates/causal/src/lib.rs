@@ -17,5 +17,5 @@ pub use gvar::{GrangerStability, Gvar, GvarConfig, granger_auroc};
 pub use nextstep::{LstmPredictor, LstmPredictorConfig, MlpPredictor, MlpPredictorConfig};
 pub use oracle::ScmOracle;
 pub use soft::{SoftCounterfactual, SoftCounterfactualFn};
-pub use vaca::{Vaca, VacaConfig};
+pub use vaca::{CategoricalCf, Vaca, VacaConfig};
 pub use var::{Var, VarConfig};
