@@ -48,6 +48,42 @@ pub fn encoding_scale(f: &FeatureEncoding) -> (f64, f64) {
     }
 }
 
+/// Width of the interval edges in [`soft_level`]: a row within this much of a cumulative
+/// probability boundary is split between the two levels, which is where gradient flows.
+const LEVEL_SOFTNESS: f64 = 0.02;
+
+/// The differentiable form of [`crate::vaca::CategoricalCf::Monotone`] for one node: `e` the
+/// factual one-hot level `[b, l]`, `pf` the decoder's factual probabilities, `pc` its
+/// counterfactual ones. The row's position u is the midpoint of its factual level's interval
+/// of `pf`'s cumulative sums; level j gets σ((C_j − u)/s) − σ((C_{j−1} − u)/s), C the
+/// cumulative sums of `pc`, a soft indicator of u ∈ [C_{j−1}, C_j).
+fn soft_level(e: Tensor<2>, pf: Tensor<2>, pc: Tensor<2>, device: &Device) -> Tensor<2> {
+    let l = e.dims()[1];
+    let mut upper = vec![0.0f32; l * l];
+    for k in 0..l {
+        for j in k..l {
+            upper[k * l + j] = 1.0;
+        }
+    }
+    let upper = tensor::from_flat(upper, l, l, device);
+    let norm = |p: Tensor<2>| {
+        let p = p.clamp_min(0.0);
+        p.clone() / p.sum_dim(1).add_scalar(1e-12)
+    };
+    let (pf, pc) = (norm(pf), norm(pc));
+    let u = ((pf.clone().matmul(upper.clone()) - pf.mul_scalar(0.5)) * e).sum_dim(1);
+    let c = pc.clone().matmul(upper);
+    let below = c.clone() - pc;
+    let sig = |t: Tensor<2>| {
+        t.div_scalar(LEVEL_SOFTNESS)
+            .neg()
+            .exp()
+            .add_scalar(1.0)
+            .recip()
+    };
+    sig(c - u.clone()) - sig(below - u)
+}
+
 /// A 0/1 matrix `[rows, cols]` with ones at `(r, c)` for each pair.
 fn selector(pairs: &[(usize, usize)], rows: usize, cols: usize, device: &Device) -> Tensor<2> {
     let mut m = vec![0.0f32; rows * cols];
@@ -74,15 +110,64 @@ impl SoftCounterfactual for Vaca {
         let order = self.in_order(candidates);
         let nodes = self.dag().len();
         let device = device.clone();
+        // Binary and categorical descendants of the candidates, with their columns, when the
+        // counterfactual keeps a row's place in their distribution (`CategoricalCf`).
+        let enc = Vaca::encoder(self);
+        let offsets = enc.offsets();
+        let widths: Vec<usize> = enc
+            .features
+            .iter()
+            .map(|f| match f {
+                FeatureEncoding::OneHot { levels } => *levels,
+                _ => 1,
+            })
+            .collect();
+        let reached: Vec<bool> = (0..nodes)
+            .map(|i| {
+                self.config.categorical_cf == crate::vaca::CategoricalCf::Monotone
+                    && matches!(
+                        enc.features[i],
+                        FeatureEncoding::OneHot { .. } | FeatureEncoding::Binary
+                    )
+                    && order
+                        .iter()
+                        .any(|&v| self.dag().descendants(v).contains(&i))
+            })
+            .collect();
         Box::new(move |x: Tensor<2>, theta: Tensor<2>, mask: Tensor<2>| {
-            let mut state = x;
+            let mut state = x.clone();
             for &v in &order {
                 // 1 where the row may act on v.
                 let acts = mask.clone().matmul(selector(&[(v, 0)], nodes, 1, &device));
                 let next = net.counterfactual_soft(state.clone(), theta.clone(), &[v])?;
                 state = next * acts.clone() + state * acts.neg().add_scalar(1.0);
             }
-            Ok(state)
+            if !reached.contains(&true) {
+                return Ok(state);
+            }
+            let [b, _] = x.dims();
+            let fact = net.mean(net.decode(net.encode(x.clone(), None).0, None));
+            let blocks: Vec<Tensor<2>> = (0..nodes)
+                .map(|i| {
+                    let cols = offsets[i]..offsets[i] + widths[i];
+                    let block = state.clone().slice([0..b, cols.clone()]);
+                    if !reached[i] {
+                        return block;
+                    }
+                    let (e, pf) = (
+                        x.clone().slice([0..b, cols.clone()]),
+                        fact.clone().slice([0..b, cols]),
+                    );
+                    if widths[i] == 1 && matches!(enc.features[i], FeatureEncoding::Binary) {
+                        let two =
+                            |p: Tensor<2>| Tensor::cat(vec![p.clone().neg().add_scalar(1.0), p], 1);
+                        soft_level(two(e), two(pf), two(block), &device).slice([0..b, 1..2])
+                    } else {
+                        soft_level(e, pf, block, &device)
+                    }
+                })
+                .collect();
+            Ok(Tensor::cat(blocks, 1))
         })
     }
 }
@@ -209,5 +294,25 @@ mod tests {
         let grads = out.sum().backward();
         let g = tensor::to_flat(t.grad(&grads).expect("actions get a gradient"));
         assert!(g.iter().skip(1).take(nodes - 1).all(|v| *v != 0.0));
+    }
+
+    /// The soft rule agrees with the hard one (`CategoricalCf::level`'s worked example:
+    /// factual (0.5, 0.3, 0.2) at level 1 lands on level 2 under (0.1, 0.3, 0.6)) and keeps
+    /// the level when the probabilities do not move.
+    #[test]
+    fn soft_level_matches_the_monotone_rule() {
+        let device = remedy_nn::cpu();
+        let t = |v: Vec<f32>| tensor::from_flat(v, 1, 3, &device);
+        let e = t(vec![0.0, 1.0, 0.0]);
+        let pf = t(vec![0.5, 0.3, 0.2]);
+        let same = tensor::to_flat(soft_level(e.clone(), pf.clone(), pf.clone(), &device));
+        assert!(
+            same[1] > 0.99 && same[0] < 0.01 && same[2] < 0.01,
+            "{same:?}"
+        );
+        let moved = tensor::to_flat(soft_level(e, pf, t(vec![0.1, 0.3, 0.6]), &device));
+        assert!(moved[2] > 0.99 && moved[1] < 0.01, "{moved:?}");
+        let sum: f32 = moved.iter().sum();
+        assert!((sum - 1.0).abs() < 1e-3);
     }
 }
