@@ -487,12 +487,12 @@ impl Anm {
 }
 
 /// The midpoint of level `c`'s interval of the CDF given by `probs`.
-fn cdf_midpoint(probs: &[f64], c: usize) -> f64 {
+pub(crate) fn cdf_midpoint(probs: &[f64], c: usize) -> f64 {
     probs[..c].iter().sum::<f64>() + probs[c] / 2.0
 }
 
 /// The level whose CDF interval holds `u`.
-fn level_at(probs: &[f64], u: f64) -> usize {
+pub(crate) fn level_at(probs: &[f64], u: f64) -> usize {
     let mut acc = 0.0;
     for (k, p) in probs.iter().enumerate() {
         acc += p;

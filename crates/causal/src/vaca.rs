@@ -110,16 +110,8 @@ impl CategoricalCf {
                     }
                 };
                 let (pf, pc) = (norm(p_fact), norm(p_cf));
-                let below: f64 = pf[..level.min(pf.len())].iter().sum();
-                let u = below + 0.5 * pf.get(level).copied().unwrap_or(0.0);
-                let mut acc = 0.0;
-                for (k, &p) in pc.iter().enumerate() {
-                    acc += p;
-                    if u < acc {
-                        return k;
-                    }
-                }
-                pc.len() - 1
+                let u = crate::anm::cdf_midpoint(&pf, level.min(pf.len() - 1));
+                crate::anm::level_at(&pc, u)
             }
         }
     }
