@@ -456,13 +456,12 @@ mod tests {
         t.powf_scalar(2.0).sum_dim(1).squeeze_dim(1)
     }
 
-    #[test]
-    fn amortised_and_per_row_actions_flip_at_small_cost() {
+    /// Runs `f` on the toy problem with NaiveAM's counterfactual.
+    fn on_toy<T>(f: impl FnOnce(MitigationProblem<'_>, &CounterfactualFn<'_>, &Device) -> T) -> T {
         let (x, mask, cost) = toy();
-        let n = x.len() / 2;
         let problem = MitigationProblem {
             x: &x,
-            n,
+            n: x.len() / 2,
             width: 2,
             mask: &mask,
             nodes: 2,
@@ -471,6 +470,38 @@ mod tests {
         };
         let device = remedy_nn::autodiff(&remedy_nn::cpu());
         let cf = additive_counterfactual(&[0, 1], 2, &device);
+        f(problem, &cf, &device)
+    }
+
+    /// The actions of `config`'s network trained on every row, and those of `steps` of
+    /// per-row optimisation.
+    fn amortised_and_direct(
+        config: &MitigationConfig,
+        problem: MitigationProblem<'_>,
+        cf: &CounterfactualFn<'_>,
+        device: &Device,
+        steps: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let idx: Vec<usize> = (0..problem.n).collect();
+        let net = config
+            .fit(
+                problem,
+                &idx,
+                &idx,
+                cf,
+                &norm2,
+                device,
+                &mut seed::rng(1),
+                &mut NoObserver,
+            )
+            .unwrap();
+        let amortised = net.actions(problem.x, problem.mask, problem.n).unwrap();
+        let direct = optimise_actions(config, problem, steps, 5e-2, cf, &norm2, device).unwrap();
+        (amortised, direct)
+    }
+
+    #[test]
+    fn amortised_and_per_row_actions_flip_at_small_cost() {
         let config = MitigationConfig {
             hidden: vec![32, 32],
             dropout: 0.0,
@@ -485,54 +516,28 @@ mod tests {
                 ..MitigationConfig::default().train
             },
         };
-        let idx: Vec<usize> = (0..n).collect();
-        let net = config
-            .fit(
-                problem,
-                &idx,
-                &idx,
-                &cf,
-                &norm2,
-                &device,
-                &mut seed::rng(1),
-                &mut NoObserver,
-            )
-            .unwrap();
-        let theta = net.actions(&x, &mask, n).unwrap();
-        let check = |theta: &[f32]| {
-            for i in 0..n {
-                let (a, b) = (x[2 * i] + theta[2 * i], x[2 * i + 1] + theta[2 * i + 1]);
-                assert_eq!(theta[2 * i + 1], 0.0, "masked node never acts");
-                let s = a * a + b * b;
-                assert!(s < 1.0, "row {i} flipped: score {s}");
-                assert!(
-                    s > 0.3,
-                    "row {i}: no action far beyond the hinge: score {s}"
-                );
+        on_toy(|problem, cf, device| {
+            let (amortised, direct) = amortised_and_direct(&config, problem, cf, device, 400);
+            let x = problem.x;
+            for theta in [&amortised, &direct] {
+                for i in 0..problem.n {
+                    let (a, b) = (x[2 * i] + theta[2 * i], x[2 * i + 1] + theta[2 * i + 1]);
+                    assert_eq!(theta[2 * i + 1], 0.0, "masked node never acts");
+                    let s = a * a + b * b;
+                    assert!(s < 1.0, "row {i} flipped: score {s}");
+                    assert!(
+                        s > 0.3,
+                        "row {i}: no action far beyond the hinge: score {s}"
+                    );
+                }
             }
-        };
-        check(&theta);
-        let direct = optimise_actions(&config, problem, 400, 5e-2, &cf, &norm2, &device).unwrap();
-        check(&direct);
+        });
     }
 
     /// The toy rows need θ₀ ≈ −2.1 to flip; bounded at one sd, every action stops at −1 and
     /// the bound holds in training and when acting, amortised or per row.
     #[test]
     fn a_bound_holds_every_action() {
-        let (x, mask, cost) = toy();
-        let n = x.len() / 2;
-        let problem = MitigationProblem {
-            x: &x,
-            n,
-            width: 2,
-            mask: &mask,
-            nodes: 2,
-            cost: &cost,
-            tau: 1.0,
-        };
-        let device = remedy_nn::autodiff(&remedy_nn::cpu());
-        let cf = additive_counterfactual(&[0, 1], 2, &device);
         let config = MitigationConfig {
             hidden: vec![16],
             dropout: 0.0,
@@ -547,40 +552,28 @@ mod tests {
                 ..MitigationConfig::default().train
             },
         };
-        let idx: Vec<usize> = (0..n).collect();
-        let net = config
-            .fit(
-                problem,
-                &idx,
-                &idx,
-                &cf,
-                &norm2,
-                &device,
-                &mut seed::rng(1),
-                &mut NoObserver,
-            )
-            .unwrap();
-        let amortised = net.actions(&x, &mask, n).unwrap();
-        let direct = optimise_actions(&config, problem, 200, 5e-2, &cf, &norm2, &device).unwrap();
-        for theta in [&amortised, &direct] {
-            for i in 0..n {
-                assert!(theta[2 * i] >= -1.0, "row {i}: {}", theta[2 * i]);
-                assert!(
-                    theta[2 * i] < -0.99,
-                    "row {i} pushed to the bound: {}",
-                    theta[2 * i]
-                );
-                assert_eq!(theta[2 * i + 1], 0.0);
+        on_toy(|problem, cf, device| {
+            let (amortised, direct) = amortised_and_direct(&config, problem, cf, device, 200);
+            for theta in [&amortised, &direct] {
+                for i in 0..problem.n {
+                    assert!(theta[2 * i] >= -1.0, "row {i}: {}", theta[2 * i]);
+                    assert!(
+                        theta[2 * i] < -0.99,
+                        "row {i} pushed to the bound: {}",
+                        theta[2 * i]
+                    );
+                    assert_eq!(theta[2 * i + 1], 0.0);
+                }
             }
-        }
-        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-            let cfg = MitigationConfig {
-                max_action: Some(bad),
-                ..config.clone()
-            };
-            let err = optimise_actions(&cfg, problem, 1, 0.1, &cf, &norm2, &device).unwrap_err();
-            assert!(err.to_string().contains("action bound"), "{err}");
-        }
+            for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+                let cfg = MitigationConfig {
+                    max_action: Some(bad),
+                    ..config.clone()
+                };
+                let err = optimise_actions(&cfg, problem, 1, 0.1, cf, &norm2, device).unwrap_err();
+                assert!(err.to_string().contains("action bound"), "{err}");
+            }
+        });
     }
 
     #[test]
