@@ -751,6 +751,10 @@ impl CausalModel for Vaca {
                 continue;
             }
             let affected = self.affected(first);
+            let discrete_reached = self.config.categorical_cf == CategoricalCf::Monotone
+                && self.encoder.features.iter().zip(&affected).any(|(f, &a)| {
+                    a && matches!(f, FeatureEncoding::Binary | FeatureEncoding::OneHot { .. })
+                });
             for chunk in rows.chunks(BATCH) {
                 let sub: Vec<Vec<f64>> = chunk.iter().map(|&r| xs[r].clone()).collect();
                 let x = self.encode_rows(&sub)?;
@@ -771,13 +775,19 @@ impl CausalModel for Vaca {
                         action: *action,
                     })
                     .collect();
-                let fact = self
-                    .net
-                    .mean(self.net.decode(self.net.encode(x.clone(), None).0, None));
+                // The factual decoder means, only where the monotone rule has a binary or
+                // categorical node to place (the mode rule is decode_rows' own argmax).
+                let fact = discrete_reached.then(|| {
+                    self.net
+                        .mean(self.net.decode(self.net.encode(x.clone(), None).0, None))
+                });
                 let cf =
                     self.net
                         .counterfactual_steps(x, values, &steps, self.config.clamp, None)?;
-                let cf = self.categorical_levels(&sub, fact, cf, &affected);
+                let cf = match fact {
+                    Some(fact) => self.categorical_levels(&sub, fact, cf, &affected),
+                    None => cf,
+                };
                 for (k, row) in self.decode_rows(cf).into_iter().enumerate() {
                     let r = chunk[k];
                     for (j, val) in row.into_iter().enumerate() {
