@@ -18,11 +18,12 @@ pub mod ts_input;
 pub use model::{CausalKind, DetectorKind, FitConfig, Fitted, Manifest, RecourseKind, fit};
 pub use network::NetworkConfig;
 pub use ops::{
-    ActionSource, DetectRow, ExplainRow, RecommendMethod, RecommendRow, detect_table,
-    explain_table, recommend_table,
+    ActionSource, DetectRow, Evidence, ExplainRow, RecommendMethod, RecommendRow, RootCauseRule,
+    detect_table, explain_long_table, explain_table, recommend_table,
 };
 pub use page::report_page;
 pub use remedy_recourse::RecommendConfig;
+pub use remedy_rootcause::FamilyWise;
 
 #[cfg(test)]
 mod tests {
@@ -97,13 +98,50 @@ mod tests {
         let a = fitted.detect(&rows).unwrap();
         assert_eq!(a, d, "loading gives the same scores");
         let recommend = |m: &Fitted, method| {
-            m.recommend(&rows, &RecommendConfig::default(), method, None)
-                .unwrap()
+            m.recommend(
+                &rows,
+                &RecommendConfig::default(),
+                method,
+                &RootCauseRule::default(),
+                None,
+            )
+            .unwrap()
         };
-        let ex = loaded.explain(&rows, false).unwrap();
+        let ex = loaded
+            .explain(&rows, false, &RootCauseRule::default())
+            .unwrap();
         assert_eq!(ex.len(), 2);
         assert_eq!(ex[0].root_causes, ["X1"]);
         assert_eq!(ex[1].root_causes, ["X0", "X3"]);
+        // Row 1: X1's noise is 10 sd off, the others' 0: X1 ranks first with a p-value far
+        // below Holm's α/4, its deviation ≈ 10 in X1's units; X0 is unremarkable.
+        let x1 = ex[0].evidence[1];
+        assert_eq!(x1.rank, 1);
+        assert!(x1.pvalue < 1e-4, "{x1:?}");
+        assert!((x1.deviation - 10.0).abs() < 1.0, "{x1:?}");
+        assert!(ex[0].evidence[0].pvalue > 0.01, "{:?}", ex[0].evidence);
+        // The paper's rule on the same rows, and --all on a normal row: no root cause.
+        let q = loaded
+            .explain(&rows, true, &RootCauseRule::Quantile { pi: None })
+            .unwrap();
+        assert!(q[0].root_causes.contains(&"X1".to_string()));
+        let all = loaded
+            .explain(&rows, true, &RootCauseRule::default())
+            .unwrap();
+        assert!(
+            !all[2].is_anomaly && all[2].root_causes.is_empty(),
+            "{all:?}"
+        );
+        let bad = loaded.explain(
+            &rows,
+            false,
+            &RootCauseRule::FamilyWise(FamilyWise::Holm { alpha: 1.5 }),
+        );
+        assert!(bad.unwrap_err().to_string().contains("--alpha"));
+        let long = explain_long_table(&loaded, &ex).unwrap();
+        assert_eq!(long.n_rows(), 2 * 4);
+        let t = explain_table(&loaded, &ex).unwrap();
+        assert!(t.has("pvalue_X1") && t.has("rank_X3") && t.has("deviation_X0"));
         let rec = recommend(&loaded, RecommendMethod::Auto);
         assert!(rec.iter().all(|r| r.flips), "{rec:?}");
         assert_eq!(rec[0].action[0], 0.0);

@@ -4,7 +4,8 @@
 //! ```text
 //! MODEL_DIR/
 //!   remedy.json            manifest: format and version, schema, graph, kinds, π, seed,
-//!                          feature sds, the fitted noise reference, the component files
+//!                          feature sds, the fitted noise reference, the calibration of the
+//!                          root-cause p-values (held-out rows' noise), the component files
 //!   detector.json          detector manifest (config, encoder, threshold, SHA-256 of weights)
 //!   detector.safetensors   detector weights
 //!   causal.json            causal-model manifest
@@ -31,7 +32,7 @@ use remedy_detect::{
     DifferentiableDetector,
 };
 use remedy_nn::{Observer, TrainConfig};
-use remedy_rootcause::{NoiseReference, ReferenceFit};
+use remedy_rootcause::{NoiseReference, PValueReference, ReferenceFit};
 use serde::{Deserialize, Serialize};
 
 use crate::data;
@@ -39,8 +40,13 @@ use crate::network::{self, NetworkConfig, RecourseNetwork, TrainInputs};
 
 /// What `remedy.json` says it is.
 pub const FORMAT: &str = "remedy-model";
-/// Version of the model directory layout this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// Version of the model directory layout this build writes and reads. Version 2 added the
+/// p-value calibration (`calibration`); a version-1 directory is refused with a line asking
+/// to refit (exit 2), since its root-cause sets could only come from the π rule.
+pub const FORMAT_VERSION: u32 = 2;
+/// Fewest held-out rows to calibrate the p-values on; with fewer (a tiny training set or
+/// `valid_fraction` near 0) the training rows' noise is used, with a warning in the log.
+const MIN_CALIBRATION_ROWS: usize = 20;
 /// The manifest's file name.
 pub const MANIFEST_FILE: &str = "remedy.json";
 /// Base name of the detector's files.
@@ -164,6 +170,12 @@ pub struct Manifest {
     pub candidates: Vec<String>,
     /// Per-candidate reference of the normal rows' abducted noise.
     pub noise_reference: NoiseReference,
+    /// Per-candidate p-value calibration: the abducted noise of the held-out normal rows
+    /// (see [`remedy_rootcause::pvalue`]).
+    pub calibration: PValueReference,
+    /// Whether `calibration` came from held-out rows (false: from the training rows, when
+    /// too few were held out; its p-values are then optimistic about normal noise).
+    pub calibration_held_out: bool,
     /// Median of each node's abducted noise on the normal rows, when every node has one noise
     /// value (additive-noise models): the search for an action starts by moving the root
     /// causes' noise back to it.
@@ -332,6 +344,20 @@ pub fn fit(
         ReferenceFit::Empirical,
         1e-6,
     )?;
+    let held_out = va.len() >= MIN_CALIBRATION_ROWS;
+    if !held_out {
+        tracing::warn!(
+            valid = va.len(),
+            "too few held-out rows to calibrate the root-cause p-values; using the training rows"
+        );
+    }
+    let calibration_noise = if held_out {
+        causal.abduct_batch(&va)?
+    } else {
+        noise.clone()
+    };
+    let calibration =
+        PValueReference::fit(&calibration_noise, &causal.noise_dims(), &candidates, 1e-6)?;
     let noise_median = causal.noise_dims().iter().all(|&k| k == 1).then(|| {
         (0..dag.len())
             .map(|j| {
@@ -387,6 +413,8 @@ pub fn fit(
         pi: config.pi,
         feature_sd,
         noise_reference,
+        calibration,
+        calibration_held_out: held_out,
         noise_median,
         train_rows: tr.len(),
         valid_rows: va.len(),
@@ -567,7 +595,7 @@ impl Fitted {
                         if v > u64::from(FORMAT_VERSION) {
                             ", or upgrade remedy"
                         } else {
-                            ""
+                            ": older models hold no calibration for the root-cause p-values"
                         }
                     ),
                 ));
@@ -630,6 +658,8 @@ impl Fitted {
                 .as_ref()
                 .is_some_and(|m| m.len() != dag.len())
             || manifest.noise_reference.dims() != causal.noise_dims().as_slice()
+            || manifest.calibration.dims() != causal.noise_dims().as_slice()
+            || manifest.calibration.blocks() != manifest.noise_reference.blocks()
         {
             return Err(Error::format(
                 &file,

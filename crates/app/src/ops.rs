@@ -5,6 +5,7 @@
 use remedy_core::schema::FeatureType;
 use remedy_core::{Column, Error, Intervention, Result, Table};
 use remedy_recourse::search::{self, FeatureCosts, RecommendConfig, Recommendation};
+use remedy_rootcause::FamilyWise;
 
 use crate::data;
 use crate::model::Fitted;
@@ -19,6 +20,42 @@ pub struct DetectRow {
     pub is_anomaly: bool,
 }
 
+/// How `explain`, `recommend` and the report turn each candidate's evidence into a row's
+/// root-cause set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RootCauseRule {
+    /// A family-wise rule (Holm or Bonferroni at α) over the candidates' calibrated p-values
+    /// ([`remedy_rootcause::pvalue`]): on a normal row the chance that any feature is printed
+    /// as a root cause is at most α. A row the detector flags always gets at least its
+    /// strongest feature (rank 1); a row it does not flag gets only what the rule flags.
+    FamilyWise(FamilyWise),
+    /// The paper's rule (RootCLAM §3.3): flag a feature when its noise's CDF on the normal
+    /// training rows is below π or above 1 − π (the model's fitted π when `None`); a normal
+    /// feature is flagged with probability 2π, so on a model with many features most rows
+    /// get false root causes. No fallback: a row may get an empty set.
+    Quantile { pi: Option<f64> },
+}
+
+impl Default for RootCauseRule {
+    /// Holm at α = 0.01.
+    fn default() -> Self {
+        RootCauseRule::FamilyWise(FamilyWise::Holm { alpha: 0.01 })
+    }
+}
+
+impl RootCauseRule {
+    /// Checks α ∈ (0, 1) or π ∈ (0, 0.5).
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            RootCauseRule::FamilyWise(f) => f.validate(),
+            RootCauseRule::Quantile { pi: Some(pi) } if !(*pi > 0.0 && *pi < 0.5) => Err(
+                Error::invalid(format!("--pi must lie in (0, 0.5), got {pi}")),
+            ),
+            RootCauseRule::Quantile { .. } => Ok(()),
+        }
+    }
+}
+
 /// Explanation of one row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExplainRow {
@@ -27,9 +64,25 @@ pub struct ExplainRow {
     pub is_anomaly: bool,
     /// Root-cause features, in schema order.
     pub root_causes: Vec<String>,
-    /// Score per candidate (actionable) feature, in [`Fitted::candidates`] order: `−ln` of the
-    /// smoothed tail probability of the feature's noise; higher = more likely a root cause.
-    pub scores: Vec<f64>,
+    /// Evidence per candidate (actionable) feature, in [`Fitted::candidates`] order.
+    pub evidence: Vec<Evidence>,
+}
+
+/// How unusual one candidate feature's noise is in one row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence {
+    /// `−ln` of the smoothed tail probability of the noise among the normal training rows
+    /// (the paper's statistic); higher = more likely a root cause.
+    pub score: f64,
+    /// Calibrated p-value: the chance that a normal row's noise of this feature is at least
+    /// as unusual (two-sided; held-out rows, fitted tail beyond their range).
+    pub pvalue: f64,
+    /// 1 for the row's most unusual feature (smallest p-value, then highest score).
+    pub rank: usize,
+    /// The noise minus its normal median, in the feature's own units: how far the feature is
+    /// from what its parents predict, beyond the usual. NaN where the noise has no such unit
+    /// (discrete features, VACA's latent noise).
+    pub deviation: f64,
 }
 
 /// How [`Fitted::recommend`] finds actions.
@@ -128,25 +181,32 @@ impl Fitted {
             .collect())
     }
 
-    /// Root causes and per-feature scores of the anomalous rows of `table` (every row with
-    /// `all`).
-    pub fn explain(&self, table: &Table, all: bool) -> Result<Vec<ExplainRow>> {
+    /// Root causes and per-feature evidence of the anomalous rows of `table` (every row with
+    /// `all`), under `rule`.
+    pub fn explain(
+        &self,
+        table: &Table,
+        all: bool,
+        rule: &RootCauseRule,
+    ) -> Result<Vec<ExplainRow>> {
+        rule.validate()?;
         let rows = self.rows(table)?;
         let det = self.detect_rows(&rows)?;
         let keep: Vec<usize> = (0..rows.len()).filter(|&i| all || det[i].1).collect();
         let picked: Vec<Vec<f64>> = keep.iter().map(|&i| rows[i].clone()).collect();
-        let (sets, scores) = self.locate(&picked)?;
+        let flagged: Vec<bool> = keep.iter().map(|&i| det[i].1).collect();
+        let (sets, evidence) = self.locate(&picked, &flagged, rule)?;
         let names = self.manifest.schema.names();
         Ok(keep
             .iter()
             .zip(sets)
-            .zip(scores)
-            .map(|((&i, set), sc)| ExplainRow {
+            .zip(evidence)
+            .map(|((&i, set), ev)| ExplainRow {
                 row: i + 1,
                 score: det[i].0,
                 is_anomaly: det[i].1,
                 root_causes: set.iter().map(|&j| names[j].to_string()).collect(),
-                scores: sc,
+                evidence: ev,
             })
             .collect())
     }
@@ -158,9 +218,11 @@ impl Fitted {
         table: &Table,
         config: &RecommendConfig,
         method: RecommendMethod,
+        rule: &RootCauseRule,
         seed: Option<u64>,
     ) -> Result<Vec<RecommendRow>> {
         config.validate()?;
+        rule.validate()?;
         let network = match (method, &self.network) {
             (RecommendMethod::Search, _) | (RecommendMethod::Auto, None) => None,
             (_, Some(n)) => Some(n),
@@ -175,7 +237,7 @@ impl Fitted {
         let det = self.detect_rows(&rows)?;
         let keep: Vec<usize> = (0..rows.len()).filter(|&i| det[i].1).collect();
         let picked: Vec<Vec<f64>> = keep.iter().map(|&i| rows[i].clone()).collect();
-        let (sets, _) = self.locate(&picked)?;
+        let (sets, _) = self.locate(&picked, &vec![true; picked.len()], rule)?;
         let costs = FeatureCosts::from_schema(&self.manifest.schema, &self.manifest.feature_sd)?;
         let detector = self.detector.as_ref();
         let tau = detector.threshold();
@@ -283,18 +345,96 @@ impl Fitted {
             .collect())
     }
 
-    /// Root-cause sets (node indices) and candidate scores of rows.
-    fn locate(&self, rows: &[Vec<f64>]) -> Result<Located> {
+    /// Root-cause sets (node indices) and candidate evidence of rows; `flagged[r]`: the
+    /// detector flags row `r` (a family-wise rule then names at least its strongest feature).
+    fn locate(&self, rows: &[Vec<f64>], flagged: &[bool], rule: &RootCauseRule) -> Result<Located> {
         if rows.is_empty() {
             return Ok((Vec::new(), Vec::new()));
         }
         let noise = self.causal.abduct_batch(rows)?;
         let reference = &self.manifest.noise_reference;
-        Ok((
-            reference.flagged(&noise, self.manifest.pi)?,
-            reference.scores(&noise)?,
-        ))
+        let scores = reference.scores(&noise)?;
+        let pvalues = self.manifest.calibration.pvalues(&noise)?;
+        let blocks = reference.blocks();
+        let offsets = noise_offsets(&self.causal.noise_dims());
+        let evidence: Vec<Vec<Evidence>> = scores
+            .iter()
+            .zip(&pvalues)
+            .zip(&noise)
+            .map(|((sc, pv), u)| {
+                let ranks = ranks(pv, sc);
+                (0..blocks.len())
+                    .map(|k| Evidence {
+                        score: sc[k],
+                        pvalue: pv[k],
+                        rank: ranks[k],
+                        deviation: self.deviation(blocks[k], u, &offsets),
+                    })
+                    .collect()
+            })
+            .collect();
+        let sets = match rule {
+            RootCauseRule::Quantile { pi } => {
+                reference.flagged(&noise, pi.unwrap_or(self.manifest.pi))?
+            }
+            RootCauseRule::FamilyWise(f) => evidence
+                .iter()
+                .zip(flagged)
+                .map(|(ev, &is_anomaly)| {
+                    let pv: Vec<f64> = ev.iter().map(|e| e.pvalue).collect();
+                    let mut set: Vec<usize> = f.flag(&pv).into_iter().map(|k| blocks[k]).collect();
+                    if is_anomaly && set.is_empty() {
+                        if let Some(k) = ev.iter().position(|e| e.rank == 1) {
+                            set.push(blocks[k]);
+                        }
+                    }
+                    set.sort_unstable();
+                    set
+                })
+                .collect(),
+        };
+        Ok((sets, evidence))
     }
+
+    /// Node `j`'s noise minus its normal median, when the node has one continuous noise value
+    /// in its own units (continuous features of an additive-noise model); NaN otherwise.
+    fn deviation(&self, j: usize, u: &[f64], offsets: &[usize]) -> f64 {
+        match (
+            &self.manifest.noise_median,
+            &self.manifest.schema.features[j].kind,
+        ) {
+            (Some(median), FeatureType::Continuous) => u[offsets[j]] - median[j],
+            _ => f64::NAN,
+        }
+    }
+}
+
+/// Start offsets of noise blocks of sizes `dims`.
+fn noise_offsets(dims: &[usize]) -> Vec<usize> {
+    dims.iter()
+        .scan(0, |at, d| {
+            let o = *at;
+            *at += d;
+            Some(o)
+        })
+        .collect()
+}
+
+/// Rank of each candidate (1 = strongest): smallest p-value first, then highest score, then
+/// candidate order.
+fn ranks(pvalues: &[f64], scores: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..pvalues.len()).collect();
+    order.sort_by(|&a, &b| {
+        pvalues[a]
+            .total_cmp(&pvalues[b])
+            .then(scores[b].total_cmp(&scores[a]))
+            .then(a.cmp(&b))
+    });
+    let mut rank = vec![0; pvalues.len()];
+    for (r, &k) in order.iter().enumerate() {
+        rank[k] = r + 1;
+    }
+    rank
 }
 
 /// The entries `idx` of `v`.
@@ -302,8 +442,8 @@ fn pick<T: Clone>(v: &[T], idx: &[usize]) -> Vec<T> {
     idx.iter().map(|&i| v[i].clone()).collect()
 }
 
-/// Root-cause sets (node indices) and candidate scores, per row.
-type Located = (Vec<Vec<usize>>, Vec<Vec<f64>>);
+/// Root-cause sets (node indices) and candidate evidence, per row.
+type Located = (Vec<Vec<usize>>, Vec<Vec<Evidence>>);
 
 fn num(v: impl IntoIterator<Item = f64>) -> Column {
     Column::Num(v.into_iter().collect())
@@ -323,8 +463,9 @@ pub fn detect_table(rows: &[DetectRow]) -> Result<Table> {
     ])
 }
 
-/// Columns `row`, `score`, `is_anomaly`, `root_causes` (names joined by `|`) and
-/// `score_<name>` per candidate feature.
+/// Columns `row`, `score`, `is_anomaly`, `root_causes` (names joined by `|`) and, per
+/// candidate feature, `score_<name>`, `pvalue_<name>`, `rank_<name>` and `deviation_<name>`
+/// ([`Evidence`]).
 pub fn explain_table(model: &Fitted, rows: &[ExplainRow]) -> Result<Table> {
     let mut cols = vec![
         ("row".to_string(), num(rows.iter().map(|r| r.row as f64))),
@@ -338,10 +479,63 @@ pub fn explain_table(model: &Fitted, rows: &[ExplainRow]) -> Result<Table> {
     for (k, name) in model.candidates().iter().enumerate() {
         cols.push((
             format!("score_{name}"),
-            num(rows.iter().map(|r| r.scores[k])),
+            num(rows.iter().map(|r| r.evidence[k].score)),
+        ));
+        cols.push((
+            format!("pvalue_{name}"),
+            num(rows.iter().map(|r| r.evidence[k].pvalue)),
+        ));
+        cols.push((
+            format!("rank_{name}"),
+            num(rows.iter().map(|r| r.evidence[k].rank as f64)),
+        ));
+        cols.push((
+            format!("deviation_{name}"),
+            num(rows.iter().map(|r| r.evidence[k].deviation)),
         ));
     }
     Table::new(cols)
+}
+
+/// One line per row and candidate feature: `row`, `score` (the detector's), `is_anomaly`,
+/// `feature`, `root_cause` (1/0), `rank`, `pvalue`, `feature_score`, `deviation`; lines of a
+/// row by rank.
+pub fn explain_long_table(model: &Fitted, rows: &[ExplainRow]) -> Result<Table> {
+    let names = model.candidates();
+    let mut lines: Vec<(&ExplainRow, usize)> = Vec::new();
+    for r in rows {
+        let mut ks: Vec<usize> = (0..names.len()).collect();
+        ks.sort_by_key(|&k| r.evidence[k].rank);
+        lines.extend(ks.into_iter().map(|k| (r, k)));
+    }
+    let ev = |f: fn(&Evidence) -> f64| num(lines.iter().map(move |(r, k)| f(&r.evidence[*k])));
+    Table::new(vec![
+        (
+            "row".to_string(),
+            num(lines.iter().map(|(r, _)| r.row as f64)),
+        ),
+        ("score".into(), num(lines.iter().map(|(r, _)| r.score))),
+        (
+            "is_anomaly".into(),
+            flag(lines.iter().map(|(r, _)| r.is_anomaly)),
+        ),
+        (
+            "feature".into(),
+            Column::Text(lines.iter().map(|(_, k)| names[*k].clone()).collect()),
+        ),
+        (
+            "root_cause".into(),
+            flag(
+                lines
+                    .iter()
+                    .map(|(r, k)| r.root_causes.contains(&names[*k])),
+            ),
+        ),
+        ("rank".into(), ev(|e| e.rank as f64)),
+        ("pvalue".into(), ev(|e| e.pvalue)),
+        ("feature_score".into(), ev(|e| e.score)),
+        ("deviation".into(), ev(|e| e.deviation)),
+    ])
 }
 
 /// Columns `row`, `root_causes`, `action_<name>` per actionable continuous feature,

@@ -1,16 +1,28 @@
 //! The HTML report on the user's rows (`remedy report`): the causal graph with the most frequent
 //! root causes highlighted, the detection summary and score distribution, root-cause
-//! frequencies, and the recommended action for each anomalous row, in one self-contained page.
+//! frequencies, each anomalous row's evidence (calibrated p-value per feature) and the
+//! recommended action for each anomalous row, in one self-contained page.
 
 use remedy_core::{Result, Table};
 use remedy_recourse::search::RecommendConfig;
 use remedy_report::svg::{BarChart, DagPlot, LinePlot};
 use remedy_report::{Cell, HtmlTable, Report};
 
-use crate::Fitted;
+use crate::{FamilyWise, Fitted, RootCauseRule};
 
 /// Rows listed in the per-row action table (the rest are counted, not listed).
 const MAX_LISTED: usize = 200;
+
+/// The rule in words, for the page's metadata.
+fn rule_text(rule: &RootCauseRule, fitted_pi: f64) -> String {
+    match rule {
+        RootCauseRule::FamilyWise(FamilyWise::Holm { alpha }) => format!("Holm, α = {alpha}"),
+        RootCauseRule::FamilyWise(FamilyWise::Bonferroni { alpha }) => {
+            format!("Bonferroni, α = {alpha}")
+        }
+        RootCauseRule::Quantile { pi } => format!("quantile, π = {}", pi.unwrap_or(fitted_pi)),
+    }
+}
 
 /// Builds the page for `data` scored by `model`. `title_note` (e.g. the data file's name and
 /// the command line) goes into the page's metadata; the library never reads the clock.
@@ -19,11 +31,12 @@ pub fn report_page(
     data: &Table,
     meta: &[(&str, String)],
     config: &RecommendConfig,
+    rule: &RootCauseRule,
     seed: Option<u64>,
 ) -> Result<Report> {
     let detected = model.detect(data)?;
-    let explained = model.explain(data, false)?;
-    let recommended = model.recommend(data, config, crate::RecommendMethod::Auto, seed)?;
+    let explained = model.explain(data, false, rule)?;
+    let recommended = model.recommend(data, config, crate::RecommendMethod::Auto, rule, seed)?;
     let n = detected.len();
     let n_anomalous = detected.iter().filter(|d| d.is_anomaly).count();
     let n_flipped = recommended.iter().filter(|r| r.flips).count();
@@ -35,7 +48,7 @@ pub fn report_page(
     }
     page.meta("detector", format!("{:?}", model.manifest.detector))
         .meta("causal model", format!("{:?}", model.manifest.causal))
-        .meta("π", model.manifest.pi.to_string());
+        .meta("root-cause rule", rule_text(rule, model.manifest.pi));
     page.section("Summary").summary([
         ("rows", n.to_string()),
         (
@@ -106,6 +119,28 @@ pub fn report_page(
             .y_label("share"),
         "Share of anomalous rows whose located root causes include the feature.",
     );
+
+    page.section("Evidence by row");
+    let mut header = vec!["row".to_string(), "root causes".to_string()];
+    header.extend(candidates.iter().map(|c| format!("p-value {c}")));
+    let mut table = HtmlTable::new(header);
+    for e in explained.iter().take(MAX_LISTED) {
+        let mut cells = vec![
+            Cell::num(e.row as f64, 0),
+            Cell::text(e.root_causes.join(", ")),
+        ];
+        for ev in &e.evidence {
+            let mark = if ev.rank == 1 { " (1st)" } else { "" };
+            cells.push(Cell::text(format!("{:.1e}{mark}", ev.pvalue)));
+        }
+        table = table.row(cells);
+    }
+    page.table(table.caption(
+        "Per feature, the calibrated p-value: the chance that a normal row's feature is at \
+         least this unusual given its parents (smaller = stronger evidence); (1st) marks the \
+         row's most unusual feature. `remedy explain` also prints the deviation in the \
+         feature's units.",
+    ));
 
     page.section("Recommended actions");
     let acts = model.action_features();

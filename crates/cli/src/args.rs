@@ -577,6 +577,36 @@ pub struct ReportArgs {
     /// Seed of the recommendation search (default: the model's).
     #[arg(long)]
     pub seed: Option<u64>,
+    #[command(flatten)]
+    pub rule: RuleArgs,
+}
+
+/// How root-cause sets are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RuleArg {
+    /// Holm's step-down over the features' calibrated p-values: on a normal row, the chance
+    /// that any feature is printed as a root cause is at most α.
+    Holm,
+    /// Bonferroni over the features' p-values (flags p ≤ α / number of features).
+    Bonferroni,
+    /// The RootCLAM paper's rule: a feature whose noise lies in the outer π of each tail of
+    /// the normal rows' (about 2π of normal features are flagged).
+    Quantile,
+}
+
+/// The root-cause rule of `recommend` and `report` (the α of `explain` is `--alpha`).
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// How root-cause sets are chosen.
+    #[arg(long, value_enum, default_value_t = RuleArg::Holm)]
+    pub rule: RuleArg,
+    /// α of the holm and bonferroni rules: the chance that a normal feature is named a root
+    /// cause in a row, at most (default 0.01).
+    #[arg(long = "root-cause-alpha", value_name = "ALPHA")]
+    pub alpha: Option<f64>,
+    /// π of the quantile rule (default: the π the model was fitted with, 0.125 unless set).
+    #[arg(long)]
+    pub pi: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -589,9 +619,26 @@ pub struct DetectArgs {
 pub struct ExplainArgs {
     #[command(flatten)]
     pub apply: ApplyArgs,
-    /// Explain every row, not only the anomalous ones.
+    /// Explain every row, not only the anomalous ones (a row the detector does not flag gets
+    /// only the root causes the rule flags, often none).
     #[arg(long)]
     pub all: bool,
+    /// How root-cause sets are chosen.
+    #[arg(long, value_enum, default_value_t = RuleArg::Holm)]
+    pub rule: RuleArg,
+    /// α of the holm and bonferroni rules: on a normal row, the chance that any feature is
+    /// printed as a root cause is at most α (default 0.01). Smaller α: fewer false root
+    /// causes, but a root cause must stand out more to be named. A row the detector flags
+    /// always gets at least its most unusual feature.
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// π of the quantile rule (default: the π the model was fitted with, 0.125 unless set).
+    #[arg(long)]
+    pub pi: Option<f64>,
+    /// One line per row and feature (row, feature, root_cause, rank, pvalue, feature_score,
+    /// deviation) instead of one line per row.
+    #[arg(long)]
+    pub long: bool,
 }
 
 #[derive(Debug, Args)]
@@ -611,4 +658,6 @@ pub struct RecommendArgs {
     /// Aim for a score below α × threshold; α < 1 leaves a margin (default 0.9).
     #[arg(long)]
     pub alpha: Option<f64>,
+    #[command(flatten)]
+    pub rule: RuleArgs,
 }

@@ -511,6 +511,64 @@ fn bad_input_is_refused_with_status_2() {
             .arg(p("small.csv")),
         "missing column 'X3'",
     );
+    // Bad root-cause flags: one line naming the flag, exit 2, nothing written.
+    std::fs::write(p("fine.csv"), "X0,X1,X2,X3\n0,1,2,3\n").unwrap();
+    for (flags, needle) in [
+        (
+            &["--alpha", "1.5"][..],
+            "--alpha must lie in (0, 1), got 1.5",
+        ),
+        (&["--alpha", "0"][..], "--alpha must lie in (0, 1)"),
+        (&["--rule", "fisher"][..], "fisher"),
+        (&["--rule", "quantile", "--alpha", "0.05"][..], "--pi"),
+        (
+            &["--rule", "quantile", "--pi", "0.7"][..],
+            "--pi must lie in (0, 0.5)",
+        ),
+    ] {
+        bad(
+            remedy()
+                .args(["explain", "--model"])
+                .arg(&model)
+                .arg("--data")
+                .arg(p("fine.csv"))
+                .arg("-o")
+                .arg(p("causes.csv"))
+                .args(flags),
+            needle,
+        );
+        assert!(!p("causes.csv").exists(), "nothing written for {flags:?}");
+    }
+    bad(
+        remedy()
+            .args(["recommend", "--root-cause-alpha", "2", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(p("fine.csv")),
+        "--root-cause-alpha must lie in (0, 1)",
+    );
+    // A model directory from before the p-value calibration (format version 1): refit.
+    let old = p("old-model");
+    std::fs::create_dir(&old).unwrap();
+    for f in std::fs::read_dir(&model).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, old.join(f.file_name().unwrap())).unwrap();
+    }
+    let manifest = std::fs::read_to_string(old.join("remedy.json")).unwrap();
+    let v1 = manifest.replacen("\"format_version\": 2", "\"format_version\": 1", 1);
+    assert_ne!(v1, manifest);
+    std::fs::write(old.join("remedy.json"), v1).unwrap();
+    bad(
+        remedy()
+            .args(["explain", "--model"])
+            .arg(&old)
+            .arg("--data")
+            .arg(p("fine.csv"))
+            .arg("-o")
+            .arg(p("causes.csv")),
+        "refit",
+    );
+    assert!(!p("causes.csv").exists());
     // A truncated weights file is caught by its checksum.
     std::fs::write(p("ok.csv"), "X0,X1,X2,X3\n0,1,2,3\n").unwrap();
     let weights = model.join("detector.safetensors");

@@ -12,6 +12,9 @@
 //!   (with a Mahalanobis generalisation for multi-value noise blocks such as VACA's 4-d `z_i`).
 //!   The model-free [`NoiseReference`] applies the same rule to given noise vectors (the
 //!   "oracle" locator on the true noise).
+//! - [`pvalue`]: calibrated p-values of the noise (rank p-values inside the held-out normal
+//!   rows' range, a fitted generalised-Pareto tail beyond it) and the family-wise set rules
+//!   (Holm, Bonferroni) that bound the chance of any false root cause in a row by α.
 //! - [`shapley`]: the paper's baseline ("CausalRCA", reached through DoWhy's
 //!   `attribute_anomalies`, Janzing et al. 2019, arXiv 1912.02724): exact Shapley attribution
 //!   of the row's information-theoretic anomaly score to the abducted noise blocks, plus a
@@ -26,12 +29,14 @@
 
 pub mod conditional;
 pub mod metrics;
+pub mod pvalue;
 pub mod quantile;
 pub mod shapley;
 mod stats;
 
 pub use conditional::ConditionalQuantileLocator;
 pub use metrics::{RootCauseMetrics, evaluate, random_baseline};
+pub use pvalue::{FamilyWise, PValueReference};
 pub use quantile::{NoiseQuantileConfig, NoiseQuantileLocator, NoiseReference, ReferenceFit};
 pub use shapley::{
     AnomalyScoreFn, MAX_PLAYERS, ShapleyAttribution, ShapleyConfig, ShapleyLocator, ShapleySetRule,

@@ -11,6 +11,7 @@ use crate::args::{MethodArg, RecommendArgs};
 use crate::output::{emit, render};
 
 pub fn run(a: &RecommendArgs) -> Result<()> {
+    let rule = super::explain::rule_of(&a.rule)?;
     let model = Fitted::load(&a.apply.model)?;
     let data = read_table(&a.apply.data)?;
     let defaults = RecommendConfig::default();
@@ -25,7 +26,7 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
         MethodArg::Network => RecommendMethod::Network,
         MethodArg::Search => RecommendMethod::Search,
     };
-    let rows = model.recommend(&data, &config, method, a.seed)?;
+    let rows = model.recommend(&data, &config, method, &rule, a.seed)?;
     let flipped = rows.iter().filter(|r| r.flips).count();
     let by_net = rows
         .iter()

@@ -13,6 +13,7 @@ pub fn run(a: &ReportArgs) -> Result<()> {
             a.output.display()
         )));
     }
+    let rule = super::explain::rule_of(&a.rule)?;
     let model = Fitted::load(&a.model)?;
     let data = read_table(&a.data)?;
     let command: Vec<String> = std::env::args().collect();
@@ -21,7 +22,14 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         ("model", a.model.display().to_string()),
         ("command", command.join(" ")),
     ];
-    let page = report_page(&model, &data, &meta, &RecommendConfig::default(), a.seed)?;
+    let page = report_page(
+        &model,
+        &data,
+        &meta,
+        &RecommendConfig::default(),
+        &rule,
+        a.seed,
+    )?;
     page.write(&a.output)?;
     eprintln!("report written to {}", a.output.display());
     Ok(())
