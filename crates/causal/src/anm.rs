@@ -6,6 +6,20 @@
 //! category's interval of the predicted CDF, and a counterfactual category is the one whose
 //! interval holds `u_i` under the new parents (a node whose parents did not change keeps its
 //! value). Root nodes have a constant mechanism (the training mean, or the level frequencies).
+//!
+//! # Which regressor per node
+//!
+//! A continuous node with parents gets, by the smallest error on the held-out normal rows, one
+//! of three regressors on its encoded parents: **linear** (least squares), **linear + network**
+//! (a network on the linear fit's residuals, a skip connection) or **network** (the ReLU
+//! network alone, the only choice before). Linear is kept whenever its held-out error is within
+//! [`LINEAR_TOLERANCE`] of the best, because it is the only one whose extrapolation is known:
+//! a root cause shifted far outside the training data moves its children along the fitted
+//! plane, whereas a network's output there follows the slope of whatever units were active at
+//! the edge of the data, so a child of a far-off root cause gets a large abducted noise it
+//! never had (a false root cause). Measured on linear-Gaussian DAGs and chains
+//! (bench/rootcause_families.py, docs/RESULTS.md). A departure from RootCLAM, whose ANM
+//! baseline is a network per node.
 
 use std::path::Path;
 
@@ -17,6 +31,8 @@ use remedy_core::{Dag, Error, Intervention, Result, Schema};
 use remedy_nn::store::{self, NamedTensor, field};
 use remedy_nn::supervised::{Examples, Target, fit_mlp, predict};
 use remedy_nn::{Mlp, MlpConfig, Observer, TrainConfig, TrainReport};
+
+use crate::linreg::{Linear, mse};
 use serde::{Deserialize, Serialize};
 
 /// Settings of the per-node regressors and classifiers.
@@ -46,14 +62,23 @@ impl Default for AnmConfig {
     }
 }
 
+/// A linear mechanism is chosen when its held-out mean squared error is at most this factor
+/// times the best regressor's (module docs).
+pub const LINEAR_TOLERANCE: f64 = 1.02;
+
 /// How one node is generated from its parents.
 #[derive(Debug)]
 enum Mechanism {
     /// A continuous root: `x = mean + u`.
     Constant { mean: f64 },
-    /// A continuous node with parents: `x = mean + sd · net(pa) + u` (the net predicts the
-    /// standardised value).
-    Regressor { net: Mlp, mean: f64, sd: f64 },
+    /// A continuous node with parents: `x = mean + sd · (w·pa + b + net(pa)) + u` (the
+    /// regressor predicts the standardised value; either part may be absent, not both).
+    Regressor {
+        net: Option<Mlp>,
+        linear: Option<Linear>,
+        mean: f64,
+        sd: f64,
+    },
     /// A discrete root: level probabilities.
     Prior { probs: Vec<f64> },
     /// A discrete node with parents: `p(level | pa) = softmax(net(pa))`.
@@ -70,7 +95,11 @@ enum MechanismSpec {
     Regressor {
         mean: f64,
         sd: f64,
+        /// The network's layer sizes; empty for a linear mechanism.
         sizes: Vec<usize>,
+        /// The linear part (weights, then intercept), when there is one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        linear: Option<Vec<f64>>,
     },
     Prior {
         probs: Vec<f64>,
@@ -187,25 +216,98 @@ impl AnmConfig {
                     let mut sizes = vec![d_in];
                     sizes.extend(&self.hidden);
                     sizes.push(1);
-                    let (net, report) = fit_mlp(
-                        &MlpConfig::relu(&sizes),
-                        Target::Regression,
-                        Examples {
-                            x: &pt,
-                            y: &yt,
-                            n: train.len(),
-                        },
-                        Examples {
-                            x: &pv,
-                            y: &yv,
-                            n: valid.len(),
-                        },
-                        &self.train,
-                        rng,
-                        observer,
-                        &what,
-                    );
-                    mechanisms.push(Mechanism::Regressor { net, mean, sd });
+                    let (nt, nv) = (train.len(), valid.len());
+                    let mut fit_net = |target: &[f32], target_v: &[f32], rng: &mut R| {
+                        fit_mlp(
+                            &MlpConfig::relu(&sizes),
+                            Target::Regression,
+                            Examples {
+                                x: &pt,
+                                y: target,
+                                n: nt,
+                            },
+                            Examples {
+                                x: &pv,
+                                y: target_v,
+                                n: nv,
+                            },
+                            &self.train,
+                            rng,
+                            observer,
+                            &what,
+                        )
+                    };
+                    // The network alone first (the same draws as before this choice existed).
+                    let (net, report) = fit_net(&yt, &yv, rng);
+                    let net_err = mse(&net_output(&net, &pv, nv), &yv);
+                    let (mechanism, report) = match Linear::fit(&pt, &yt, nt, d_in) {
+                        // Too few held-out rows to choose: keep the network.
+                        Some(linear) if nv > 0 => {
+                            let lin_t = linear.predict(&pt, nt);
+                            let lin_v = linear.predict(&pv, nv);
+                            let lin_err = mse(&lin_v, &yv);
+                            let resid = |y: &[f32], l: &[f64]| -> Vec<f32> {
+                                y.iter()
+                                    .zip(l)
+                                    .map(|(t, p)| (f64::from(*t) - p) as f32)
+                                    .collect()
+                            };
+                            let (skip, skip_report) =
+                                fit_net(&resid(&yt, &lin_t), &resid(&yv, &lin_v), rng);
+                            let skip_v: Vec<f64> = net_output(&skip, &pv, nv)
+                                .iter()
+                                .zip(&lin_v)
+                                .map(|(a, b)| a + b)
+                                .collect();
+                            let skip_err = mse(&skip_v, &yv);
+                            let best = net_err.min(skip_err).min(lin_err);
+                            tracing::debug!(
+                                node = %feature.name, linear = lin_err, skip = skip_err,
+                                network = net_err, "held-out error of each regressor"
+                            );
+                            if lin_err <= LINEAR_TOLERANCE * best {
+                                (
+                                    Mechanism::Regressor {
+                                        net: None,
+                                        linear: Some(linear),
+                                        mean,
+                                        sd,
+                                    },
+                                    report,
+                                )
+                            } else if skip_err < net_err {
+                                (
+                                    Mechanism::Regressor {
+                                        net: Some(skip),
+                                        linear: Some(linear),
+                                        mean,
+                                        sd,
+                                    },
+                                    skip_report,
+                                )
+                            } else {
+                                (
+                                    Mechanism::Regressor {
+                                        net: Some(net),
+                                        linear: None,
+                                        mean,
+                                        sd,
+                                    },
+                                    report,
+                                )
+                            }
+                        }
+                        _ => (
+                            Mechanism::Regressor {
+                                net: Some(net),
+                                linear: None,
+                                mean,
+                                sd,
+                            },
+                            report,
+                        ),
+                    };
+                    mechanisms.push(mechanism);
                     reports.push(Some(report));
                 }
                 Some(k) => {
@@ -262,16 +364,37 @@ impl Anm {
         &self.encoder
     }
 
-    /// The continuous nodes with parents, in topological order: `(node, network, sd)` where
-    /// the mechanism is `x = mean + sd · net(pa)`.
-    pub(crate) fn regressors(&self) -> impl Iterator<Item = (usize, &Mlp, f64)> {
+    /// The continuous nodes with parents, in topological order: `(node, network, linear
+    /// coefficients (weights then intercept), sd)` where the mechanism is
+    /// `x = mean + sd · (w·pa + b + net(pa))`.
+    pub(crate) fn regressors(
+        &self,
+    ) -> impl Iterator<Item = (usize, Option<&Mlp>, Option<&[f64]>, f64)> {
         self.dag
             .topological_order()
             .iter()
             .filter_map(|&i| match &self.mechanisms[i] {
-                Mechanism::Regressor { net, sd, .. } => Some((i, net, *sd)),
+                Mechanism::Regressor {
+                    net, linear, sd, ..
+                } => Some((i, net.as_ref(), linear.as_ref().map(|l| &l.coef[..]), *sd)),
                 _ => None,
             })
+    }
+
+    /// Per continuous node with parents, which regressor the held-out error chose:
+    /// `"linear"`, `"linear+network"` or `"network"` (`None` for other nodes).
+    pub fn regressor_kinds(&self) -> Vec<Option<&'static str>> {
+        self.mechanisms
+            .iter()
+            .map(|m| match m {
+                Mechanism::Regressor { net, linear, .. } => Some(match (net, linear) {
+                    (None, _) => "linear",
+                    (Some(_), Some(_)) => "linear+network",
+                    (Some(_), None) => "network",
+                }),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Node `i`'s parents' encoded column indices, in the order its network reads them.
@@ -319,13 +442,24 @@ impl Anm {
                 .cycle()
                 .take(n * probs.len())
                 .collect(),
-            Mechanism::Regressor { net, mean, sd } => {
+            Mechanism::Regressor {
+                net,
+                linear,
+                mean,
+                sd,
+            } => {
                 let x = self.encoder.encode(rows)?;
                 let inputs = self.parent_inputs(i, &x, n);
-                predict(net, &inputs, n, false)
-                    .into_iter()
-                    .map(|v| mean + sd * f64::from(v))
-                    .collect()
+                let mut out = match linear {
+                    Some(l) => l.predict(&inputs, n),
+                    None => vec![0.0; n],
+                };
+                if let Some(net) = net {
+                    for (o, v) in out.iter_mut().zip(net_output(net, &inputs, n)) {
+                        *o += v;
+                    }
+                }
+                out.into_iter().map(|v| mean + sd * v).collect()
             }
             Mechanism::Classifier { net, .. } => {
                 let x = self.encoder.encode(rows)?;
@@ -393,12 +527,20 @@ impl Anm {
                 Mechanism::Prior { probs } => MechanismSpec::Prior {
                     probs: probs.clone(),
                 },
-                Mechanism::Regressor { net, mean, sd } => {
-                    tensors.extend(net.named_tensors(&format!("node{i}")));
+                Mechanism::Regressor {
+                    net,
+                    linear,
+                    mean,
+                    sd,
+                } => {
+                    if let Some(net) = net {
+                        tensors.extend(net.named_tensors(&format!("node{i}")));
+                    }
                     MechanismSpec::Regressor {
                         mean: *mean,
                         sd: *sd,
-                        sizes: net.config.sizes.clone(),
+                        sizes: net.as_ref().map_or(Vec::new(), |n| n.config.sizes.clone()),
+                        linear: linear.as_ref().map(|l| l.coef.clone()),
                     }
                 }
                 Mechanism::Classifier { net, levels } => {
@@ -454,16 +596,42 @@ impl Anm {
             mechanisms.push(match s {
                 MechanismSpec::Constant { mean } => Mechanism::Constant { mean },
                 MechanismSpec::Prior { probs } => Mechanism::Prior { probs },
-                MechanismSpec::Regressor { mean, sd, sizes } => Mechanism::Regressor {
-                    net: Mlp::from_named(
-                        &MlpConfig::relu(&sizes),
-                        &format!("node{i}"),
-                        &mut tensors,
-                        &device,
-                    )?,
+                MechanismSpec::Regressor {
                     mean,
                     sd,
-                },
+                    sizes,
+                    linear,
+                } => {
+                    let net = if sizes.is_empty() {
+                        None
+                    } else {
+                        Some(Mlp::from_named(
+                            &MlpConfig::relu(&sizes),
+                            &format!("node{i}"),
+                            &mut tensors,
+                            &device,
+                        )?)
+                    };
+                    let width = self_parent_width(&dag, &encoder, i);
+                    let linear = match linear {
+                        Some(coef) if coef.len() == width + 1 => Some(Linear { coef }),
+                        None if net.is_some() => None,
+                        _ => {
+                            return Err(Error::invalid(format!(
+                                "{}: anm node {i}'s regressor has no network and no linear \
+                                 part of {} coefficients",
+                                dir.display(),
+                                width + 1
+                            )));
+                        }
+                    };
+                    Mechanism::Regressor {
+                        net,
+                        linear,
+                        mean,
+                        sd,
+                    }
+                }
                 MechanismSpec::Classifier { levels, sizes } => Mechanism::Classifier {
                     net: Mlp::from_named(
                         &MlpConfig::relu(&sizes),
@@ -484,6 +652,25 @@ impl Anm {
             reports,
         })
     }
+}
+
+/// A regression network's outputs (standardised units) for `n` rows of inputs.
+fn net_output(net: &Mlp, x: &[f32], n: usize) -> Vec<f64> {
+    predict(net, x, n, false)
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+/// Width of node `i`'s encoded parents, before the model exists (loading).
+fn self_parent_width(dag: &Dag, encoder: &TabularEncoder, i: usize) -> usize {
+    dag.parents(i)
+        .iter()
+        .map(|&p| match encoder.features[p] {
+            FeatureEncoding::OneHot { levels } => levels,
+            _ => 1,
+        })
+        .sum()
 }
 
 /// The midpoint of level `c`'s interval of the CDF given by `probs`.
@@ -800,6 +987,76 @@ pub(crate) mod tests {
                 }
             }
         }
+    }
+
+    /// Rows of X0 → X1 → X2 with X1 = 2·X0 + u1, X2 = −X1 + u2 (linear) and X3 = X0² + u3,
+    /// N(0, 0.5²) noise.
+    fn mixed_rows(n: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> {
+        let mut g = || {
+            let (a, b): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random());
+            0.5 * (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+        };
+        (0..n)
+            .map(|_| {
+                let x0 = 2.0 * g();
+                let x1 = 2.0 * x0 + g();
+                let x2 = -x1 + g();
+                let x3 = x0 * x0 + g();
+                vec![x0, x1, x2, x3]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn linear_mechanisms_are_chosen_where_they_fit_and_extrapolate() {
+        let mut rng = seed::rng(5);
+        let (train, valid) = (mixed_rows(2000, &mut rng), mixed_rows(500, &mut rng));
+        let dag = Dag::from_edges(&[("X0", "X1"), ("X1", "X2"), ("X0", "X3")]).unwrap();
+        let features = ["X0", "X1", "X2", "X3"].map(|name| remedy_core::schema::Feature {
+            name: name.into(),
+            kind: FeatureType::Continuous,
+            actionable: true,
+            cost: 1.0,
+            lower: None,
+            upper: None,
+        });
+        let schema = Schema::new(features.to_vec()).unwrap();
+        let anm = AnmConfig::default()
+            .fit(&dag, &schema, &train, &valid, &mut rng, &mut NoObserver)
+            .unwrap();
+        let kinds = anm.regressor_kinds();
+        assert_eq!(
+            kinds[..3],
+            [None, Some("linear"), Some("linear")],
+            "{kinds:?}"
+        );
+        assert_ne!(
+            kinds[3],
+            Some("linear"),
+            "X3 = X0² is not linear: {kinds:?}"
+        );
+        // X0 twenty of its sds (40) away, everything else at its mechanism: the linear
+        // children's abducted noise stays within about one noise sd (0.5) of 0 far outside
+        // the training range (|X0| < ~8); what is left is the slope's sampling error × 40.
+        let x0 = 40.0;
+        let row = vec![x0, 2.0 * x0, -2.0 * x0, x0 * x0];
+        let u = anm.abduct(&row).unwrap();
+        assert!(u[1].abs() < 0.6 && u[2].abs() < 0.6, "{u:?}");
+        // Saved and loaded, a linear mechanism answers bit for bit.
+        let dir = tempfile::tempdir().unwrap();
+        anm.save(dir.path(), "m").unwrap();
+        let back = Anm::load(dir.path(), "m").unwrap();
+        assert_eq!(back.abduct(&row).unwrap(), u);
+        assert_eq!(back.regressor_kinds(), kinds);
+        // The differentiable counterfactual follows the linear mechanisms too: shifting X0 by
+        // 5 moves X1 by 10 and X2 by −10.
+        let iv = Intervention {
+            shift: vec![(0, 5.0)],
+            set: vec![],
+        };
+        let cf = anm.counterfactual(&valid[0], &iv).unwrap();
+        assert!((cf[1] - valid[0][1] - 10.0).abs() < 0.1, "{cf:?}");
+        assert!((cf[2] - valid[0][2] + 10.0).abs() < 0.1, "{cf:?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod anm;
 pub mod gvar;
+mod linreg;
 pub mod nextstep;
 pub mod oracle;
 pub mod soft;

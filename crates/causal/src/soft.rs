@@ -201,16 +201,23 @@ impl SoftCounterfactual for Anm {
         // the factor sd_mechanism / sd_encoding and the network on `device`.
         let steps: Vec<_> = self
             .regressors()
-            .map(|(i, net, sd)| {
+            .map(|(i, net, linear, sd)| {
                 let cols = self.parent_columns(i);
                 let gather: Vec<(usize, usize)> =
                     cols.iter().enumerate().map(|(k, &c)| (c, k)).collect();
                 let (_, scale) = encoding_scale(&enc.features[i]);
+                // The linear part's weights as a [p, 1] column (its intercept cancels in the
+                // difference after − before).
+                let weights = linear.map(|c| {
+                    let w: Vec<f32> = c[..cols.len()].iter().map(|&v| v as f32).collect();
+                    tensor::from_flat(w, cols.len(), 1, device)
+                });
                 (
                     selector(&gather, width, cols.len(), device),
                     selector(&[(0, offsets[i])], 1, width, device),
                     (sd / scale) as f32,
-                    net.clone().to_device(device),
+                    net.map(|n| n.clone().to_device(device)),
+                    weights,
                 )
             })
             .collect();
@@ -224,11 +231,19 @@ impl SoftCounterfactual for Anm {
                 )));
             }
             let mut state = x.clone() + theta.matmul(scatter.clone());
-            for (gather, column, factor, net) in &steps {
-                let before = net.forward(x.clone().matmul(gather.clone()));
-                let after = net.forward(state.clone().matmul(gather.clone()));
-                let delta = (after - before).mul_scalar(*factor);
-                state = state + delta.matmul(column.clone());
+            for (gather, column, factor, net, weights) in &steps {
+                let (pa, pa_cf) = (
+                    x.clone().matmul(gather.clone()),
+                    state.clone().matmul(gather.clone()),
+                );
+                let mut delta = match weights {
+                    Some(w) => (pa_cf.clone() - pa.clone()).matmul(w.clone()),
+                    None => Tensor::zeros([b, 1], &x.device()),
+                };
+                if let Some(net) = net {
+                    delta = delta + net.forward(pa_cf) - net.forward(pa);
+                }
+                state = state + delta.mul_scalar(*factor).matmul(column.clone());
             }
             Ok(state)
         })
