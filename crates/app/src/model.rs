@@ -463,6 +463,9 @@ impl<M: CausalModel> CausalModel for RcCausal<M> {
     fn abduct_batch(&self, xs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         self.0.abduct_batch(xs)
     }
+    fn noise_slack_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
+        self.0.noise_slack_batch(xs)
+    }
     fn predict_batch(&self, us: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         self.0.predict_batch(us)
     }

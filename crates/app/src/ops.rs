@@ -354,7 +354,10 @@ impl Fitted {
         let noise = self.causal.abduct_batch(rows)?;
         let reference = &self.manifest.noise_reference;
         let scores = reference.scores(&noise)?;
-        let pvalues = self.manifest.calibration.pvalues(&noise)?;
+        let pvalues = self
+            .manifest
+            .calibration
+            .pvalues(&self.within_slack(rows, &noise)?)?;
         let blocks = reference.blocks();
         let offsets = noise_offsets(&self.causal.noise_dims());
         let evidence: Vec<Vec<Evidence>> = scores
@@ -394,6 +397,31 @@ impl Fitted {
                 .collect(),
         };
         Ok((sets, evidence))
+    }
+
+    /// The noise the p-values judge: each node's abducted noise moved towards its normal
+    /// median by the causal model's slack for the row (how far the noise may be off because
+    /// the row's parents lie outside the training data, [`remedy_causal::extrapolation`]),
+    /// so a feature is judged at the least unusual noise its unknown mechanism allows. The
+    /// noise itself when the model has no slack or the noise is not one value per node.
+    fn within_slack(&self, rows: &[Vec<f64>], noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        let (Some(median), Some(slack)) = (
+            &self.manifest.noise_median,
+            self.causal.noise_slack_batch(rows)?,
+        ) else {
+            return Ok(noise.to_vec());
+        };
+        Ok(noise
+            .iter()
+            .zip(slack)
+            .map(|(u, s)| {
+                u.iter()
+                    .zip(median)
+                    .zip(s)
+                    .map(|((&v, &m), s)| m + (v - m).signum() * ((v - m).abs() - s).max(0.0))
+                    .collect()
+            })
+            .collect())
     }
 
     /// Node `j`'s noise minus its normal median, when the node has one continuous noise value

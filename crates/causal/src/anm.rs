@@ -32,6 +32,7 @@ use remedy_nn::store::{self, NamedTensor, field};
 use remedy_nn::supervised::{Examples, Target, fit_mlp, predict};
 use remedy_nn::{Mlp, MlpConfig, Observer, TrainConfig, TrainReport};
 
+use crate::extrapolation::Extrapolation;
 use crate::linreg::{Linear, mse};
 use serde::{Deserialize, Serialize};
 
@@ -78,6 +79,8 @@ enum Mechanism {
         linear: Option<Linear>,
         mean: f64,
         sd: f64,
+        /// Training box and slope of a non-linear regressor ([`crate::extrapolation`]).
+        extrapolation: Option<Extrapolation>,
     },
     /// A discrete root: level probabilities.
     Prior { probs: Vec<f64> },
@@ -100,6 +103,9 @@ enum MechanismSpec {
         /// The linear part (weights, then intercept), when there is one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         linear: Option<Vec<f64>>,
+        /// Training box and slope of a non-linear regressor (models saved before it: none).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        extrapolation: Option<Extrapolation>,
     },
     Prior {
         probs: Vec<f64>,
@@ -240,8 +246,8 @@ impl AnmConfig {
                     // The network alone first (the same draws as before this choice existed).
                     let (net, report) = fit_net(&yt, &yv, rng);
                     let net_err = mse(&net_output(&net, &pv, nv), &yv);
-                    let (mechanism, report) = match Linear::fit(&pt, &yt, nt, d_in) {
-                        // Too few held-out rows to choose: keep the network.
+                    let (net, linear, report) = match Linear::fit(&pt, &yt, nt, d_in) {
+                        // Without held-out rows there is nothing to choose on: the network.
                         Some(linear) if nv > 0 => {
                             let lin_t = linear.predict(&pt, nt);
                             let lin_v = linear.predict(&pv, nv);
@@ -254,11 +260,7 @@ impl AnmConfig {
                             };
                             let (skip, skip_report) =
                                 fit_net(&resid(&yt, &lin_t), &resid(&yv, &lin_v), rng);
-                            let skip_v: Vec<f64> = net_output(&skip, &pv, nv)
-                                .iter()
-                                .zip(&lin_v)
-                                .map(|(a, b)| a + b)
-                                .collect();
+                            let skip_v = regressor_output(Some(&skip), Some(&linear), &pv, nv);
                             let skip_err = mse(&skip_v, &yv);
                             let best = net_err.min(skip_err).min(lin_err);
                             tracing::debug!(
@@ -266,46 +268,27 @@ impl AnmConfig {
                                 network = net_err, "held-out error of each regressor"
                             );
                             if lin_err <= LINEAR_TOLERANCE * best {
-                                (
-                                    Mechanism::Regressor {
-                                        net: None,
-                                        linear: Some(linear),
-                                        mean,
-                                        sd,
-                                    },
-                                    report,
-                                )
+                                (None, Some(linear), report)
                             } else if skip_err < net_err {
-                                (
-                                    Mechanism::Regressor {
-                                        net: Some(skip),
-                                        linear: Some(linear),
-                                        mean,
-                                        sd,
-                                    },
-                                    skip_report,
-                                )
+                                (Some(skip), Some(linear), skip_report)
                             } else {
-                                (
-                                    Mechanism::Regressor {
-                                        net: Some(net),
-                                        linear: None,
-                                        mean,
-                                        sd,
-                                    },
-                                    report,
-                                )
+                                (Some(net), None, report)
                             }
                         }
-                        _ => (
-                            Mechanism::Regressor {
-                                net: Some(net),
-                                linear: None,
-                                mean,
-                                sd,
-                            },
-                            report,
-                        ),
+                        _ => (Some(net), None, report),
+                    };
+                    let extrapolation = net.as_ref().map(|n| {
+                        let f = |x: &[f32], rows: usize| {
+                            regressor_output(Some(n), linear.as_ref(), x, rows)
+                        };
+                        Extrapolation::fit(&pt, nt, d_in, f)
+                    });
+                    let mechanism = Mechanism::Regressor {
+                        net,
+                        linear,
+                        mean,
+                        sd,
+                        extrapolation,
                     };
                     mechanisms.push(mechanism);
                     reports.push(Some(report));
@@ -447,19 +430,14 @@ impl Anm {
                 linear,
                 mean,
                 sd,
+                ..
             } => {
                 let x = self.encoder.encode(rows)?;
                 let inputs = self.parent_inputs(i, &x, n);
-                let mut out = match linear {
-                    Some(l) => l.predict(&inputs, n),
-                    None => vec![0.0; n],
-                };
-                if let Some(net) = net {
-                    for (o, v) in out.iter_mut().zip(net_output(net, &inputs, n)) {
-                        *o += v;
-                    }
-                }
-                out.into_iter().map(|v| mean + sd * v).collect()
+                regressor_output(net.as_ref(), linear.as_ref(), &inputs, n)
+                    .into_iter()
+                    .map(|v| mean + sd * v)
+                    .collect()
             }
             Mechanism::Classifier { net, .. } => {
                 let x = self.encoder.encode(rows)?;
@@ -532,6 +510,7 @@ impl Anm {
                     linear,
                     mean,
                     sd,
+                    extrapolation,
                 } => {
                     if let Some(net) = net {
                         tensors.extend(net.named_tensors(&format!("node{i}")));
@@ -541,6 +520,7 @@ impl Anm {
                         sd: *sd,
                         sizes: net.as_ref().map_or(Vec::new(), |n| n.config.sizes.clone()),
                         linear: linear.as_ref().map(|l| l.coef.clone()),
+                        extrapolation: extrapolation.clone(),
                     }
                 }
                 Mechanism::Classifier { net, levels } => {
@@ -601,6 +581,7 @@ impl Anm {
                     sd,
                     sizes,
                     linear,
+                    extrapolation,
                 } => {
                     let net = if sizes.is_empty() {
                         None
@@ -625,11 +606,21 @@ impl Anm {
                             )));
                         }
                     };
+                    if extrapolation
+                        .as_ref()
+                        .is_some_and(|e| e.lo.len() != width || e.hi.len() != width)
+                    {
+                        return Err(Error::invalid(format!(
+                            "{}: anm node {i}'s training box does not match its {width} inputs",
+                            dir.display()
+                        )));
+                    }
                     Mechanism::Regressor {
                         net,
                         linear,
                         mean,
                         sd,
+                        extrapolation,
                     }
                 }
                 MechanismSpec::Classifier { levels, sizes } => Mechanism::Classifier {
@@ -652,6 +643,21 @@ impl Anm {
             reports,
         })
     }
+}
+
+/// A regressor's output (standardised units): its linear part plus its network, for `n` rows
+/// of encoded parents.
+fn regressor_output(net: Option<&Mlp>, linear: Option<&Linear>, x: &[f32], n: usize) -> Vec<f64> {
+    let mut out = match linear {
+        Some(l) => l.predict(x, n),
+        None => vec![0.0; n],
+    };
+    if let Some(net) = net {
+        for (o, v) in out.iter_mut().zip(net_output(net, x, n)) {
+            *o += v;
+        }
+    }
+    out
 }
 
 /// A regression network's outputs (standardised units) for `n` rows of inputs.
@@ -699,6 +705,29 @@ impl CausalModel for Anm {
         Ok(self
             .abduct_batch(std::slice::from_ref(&x.to_vec()))?
             .remove(0))
+    }
+
+    /// Per non-linear regressor node, `sd · 2·L·d`: the slack of [`crate::extrapolation`] for
+    /// parents a distance `d` outside the training box; 0 for every other node.
+    fn noise_slack_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
+        self.check_rows(xs)?;
+        let mut slack = vec![vec![0.0; self.dag.len()]; xs.len()];
+        let x = self.encoder.encode(xs)?;
+        for (i, m) in self.mechanisms.iter().enumerate() {
+            if let Mechanism::Regressor {
+                extrapolation: Some(e),
+                sd,
+                ..
+            } = m
+            {
+                let inputs = self.parent_inputs(i, &x, xs.len());
+                let d = e.lo.len();
+                for (r, s) in slack.iter_mut().enumerate() {
+                    s[i] = sd * e.slack(&inputs[r * d..(r + 1) * d]);
+                }
+            }
+        }
+        Ok(Some(slack))
     }
 
     fn abduct_batch(&self, xs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {

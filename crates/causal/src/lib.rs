@@ -5,6 +5,7 @@
 //! order, categories as indices).
 
 pub mod anm;
+pub mod extrapolation;
 pub mod gvar;
 mod linreg;
 pub mod nextstep;

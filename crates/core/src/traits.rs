@@ -16,6 +16,14 @@ pub trait CausalModel {
         vec![1; self.node_names().len()]
     }
 
+    /// How far each node's abducted noise of each row may be off because the model is asked
+    /// about parent values outside the data it learnt its mechanisms from: one value per node
+    /// (noise units, 0 where the model is sure), per row. `None` (the default) when the model
+    /// does not estimate it; the additive-noise model does for its non-linear mechanisms.
+    fn noise_slack_batch(&self, _xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
+        Ok(None)
+    }
+
     /// [`CausalModel::abduct`] for many rows; models that batch on tensors override it.
     fn abduct_batch(&self, xs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         xs.iter().map(|x| self.abduct(x)).collect()

@@ -1,0 +1,126 @@
+//! How much a learnt non-linear mechanism may be wrong where it has seen no data.
+//!
+//! An additive-noise model abducts `u_i = x_i − f̂_i(pa_i)`. Inside the training data `f̂_i` is
+//! checked by held-out error; far outside it nothing constrains it: a squared or saturating
+//! mechanism asked about a parent shifted 10 sd away can be off by more than any noise, and the
+//! child then looks like a root cause although its noise is normal (it is its parent that is
+//! off). So for every non-linear regressor we keep the box `[lo, hi]` its encoded parents
+//! spanned in training and the largest slope `L` of `f̂_i` seen there (the gradient norm by
+//! central differences on up to [`SLOPE_ROWS`] training rows, standardised output per encoded
+//! input unit). For a row whose parents lie a distance `d` outside the box, any mechanism whose
+//! slope stays within `L` can differ from `f̂_i` by at most `2·L·d` (both may move `L·d` from
+//! their common value at the box, in opposite directions): that is the row's **slack**, in the
+//! node's own units after multiplying by its training sd. The root-cause p-value of the node is
+//! then taken at the least unusual noise within the slack (see `remedy_app`), so a child is not
+//! blamed for its parent's extrapolation. Linear mechanisms (chosen by held-out error) get no
+//! slack: a plane extrapolates as fitted. A mechanism steeper than anything seen in training
+//! (a square far out) can still exceed the slack; the bound is honest only for slopes within
+//! the data's.
+
+use serde::{Deserialize, Serialize};
+
+/// Training rows on which the slope is measured.
+pub const SLOPE_ROWS: usize = 500;
+/// Finite-difference step, in encoded (standardised) input units.
+const STEP: f64 = 0.05;
+
+/// The training box of a node's encoded parents and its regressor's largest slope there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Extrapolation {
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
+    /// Largest gradient norm of the regressor in the training data (standardised output per
+    /// encoded input unit).
+    pub slope: f64,
+}
+
+impl Extrapolation {
+    /// Fits the box on `x` (`n` rows of `d` encoded parent values) and the slope of `f` (a
+    /// batch regressor on rows laid out the same way) on up to [`SLOPE_ROWS`] evenly spaced
+    /// rows.
+    pub fn fit(x: &[f32], n: usize, d: usize, f: impl Fn(&[f32], usize) -> Vec<f64>) -> Self {
+        let mut lo = vec![f64::INFINITY; d];
+        let mut hi = vec![f64::NEG_INFINITY; d];
+        for r in 0..n {
+            for k in 0..d {
+                let v = f64::from(x[r * d + k]);
+                lo[k] = lo[k].min(v);
+                hi[k] = hi[k].max(v);
+            }
+        }
+        let picked: Vec<usize> = if n <= SLOPE_ROWS {
+            (0..n).collect()
+        } else {
+            (0..SLOPE_ROWS).map(|i| i * n / SLOPE_ROWS).collect()
+        };
+        // Rows ± STEP along each input, all in one batch: [row][input][+/−].
+        let mut probe = Vec::with_capacity(picked.len() * d * 2 * d);
+        for &r in &picked {
+            for k in 0..d {
+                for sign in [1.0f32, -1.0] {
+                    let mut row = x[r * d..(r + 1) * d].to_vec();
+                    row[k] += sign * STEP as f32;
+                    probe.extend(row);
+                }
+            }
+        }
+        let out = f(&probe, picked.len() * d * 2);
+        let slope = (0..picked.len())
+            .map(|p| {
+                (0..d)
+                    .map(|k| {
+                        let at = (p * d + k) * 2;
+                        ((out[at] - out[at + 1]) / (2.0 * STEP)).powi(2)
+                    })
+                    .sum::<f64>()
+                    .sqrt()
+            })
+            .fold(0.0, f64::max);
+        Extrapolation { lo, hi, slope }
+    }
+
+    /// Euclidean distance of encoded parents `x` from the training box.
+    pub fn distance(&self, x: &[f32]) -> f64 {
+        x.iter()
+            .zip(self.lo.iter().zip(&self.hi))
+            .map(|(v, (lo, hi))| {
+                let v = f64::from(*v);
+                (lo - v).max(v - hi).max(0.0).powi(2)
+            })
+            .sum::<f64>()
+            .sqrt()
+    }
+
+    /// The slack `2·L·d` (standardised output units) of encoded parents `x`.
+    pub fn slack(&self, x: &[f32]) -> f64 {
+        2.0 * self.slope * self.distance(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slope_and_slack_of_a_known_function() {
+        // f(a, b) = 3a − 4b on the unit square: gradient norm 5 everywhere.
+        let pts: Vec<f32> = (0..11)
+            .flat_map(|i| (0..11).flat_map(move |j| [i as f32 / 10.0, j as f32 / 10.0]))
+            .collect();
+        let f = |x: &[f32], n: usize| -> Vec<f64> {
+            (0..n)
+                .map(|r| 3.0 * f64::from(x[2 * r]) - 4.0 * f64::from(x[2 * r + 1]))
+                .collect()
+        };
+        let e = Extrapolation::fit(&pts, 121, 2, f);
+        assert!((e.slope - 5.0).abs() < 1e-4, "{e:?}");
+        assert_eq!(
+            (e.lo.clone(), e.hi.clone()),
+            (vec![0.0, 0.0], vec![1.0, 1.0])
+        );
+        assert_eq!(e.slack(&[0.5, 0.5]), 0.0);
+        // (4, −3): 3 beyond hi in a, 3 below lo in b → d = 3√2, slack 2·5·3√2.
+        let s = e.slack(&[4.0, -3.0]);
+        assert!((s - 30.0 * 2f64.sqrt()).abs() < 1e-4, "{s}");
+    }
+}
