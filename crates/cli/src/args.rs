@@ -602,7 +602,11 @@ pub struct RuleArgs {
     pub rule: RuleArg,
     /// α of the holm and bonferroni rules: the chance that a normal feature is named a root
     /// cause in a row, at most (default 0.01).
-    #[arg(long = "root-cause-alpha", value_name = "ALPHA")]
+    #[arg(
+        long = "root-cause-alpha",
+        id = "root_cause_alpha",
+        value_name = "ALPHA"
+    )]
     pub alpha: Option<f64>,
     /// π of the quantile rule (default: the π the model was fitted with, 0.125 unless set).
     #[arg(long)]
@@ -660,4 +664,16 @@ pub struct RecommendArgs {
     pub alpha: Option<f64>,
     #[command(flatten)]
     pub rule: RuleArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks: no two arguments of a command share an id (a flattened
+    /// `alpha` once shadowed `recommend --alpha`), defaults parse, and so on.
+    #[test]
+    fn arguments_are_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }
