@@ -225,7 +225,7 @@ def make_case(out, family, n, seed):
                 f.write(f"X{p},X{j}\n")
     with open(os.path.join(out, "truth.json"), "w") as f:
         json.dump({"truth": truth}, f)
-    return truth, oracle_p
+    return truth, oracle_p, scm.parents
 
 
 def run(cmd):
@@ -264,10 +264,27 @@ def oracle_rows(rows, oracle_p, alpha):
     return out
 
 
-def score(rows, truth):
+def ancestors(parents, j):
+    out, todo = set(), list(parents[j])
+    while todo:
+        p = todo.pop()
+        if p not in out:
+            out.add(p)
+            todo.extend(parents[p])
+    return out
+
+
+def score(rows, truth, parents):
     """Metrics over the rows `explain --all` printed (one per test row, in order)."""
     an = [(r, set(t)) for r, t in zip(rows, truth) if t is not None]
+    # Rows where no true root cause is an ancestor of another: there a learnt mechanism is
+    # never asked about a parent its own data did not cover, beyond the root cause itself.
+    def separable(t):
+        idx = [int(c[1:]) for c in t]
+        return not any(a in ancestors(parents, b) for a in idx for b in idx if a != b)
+    sep = [(r, t) for r, t in an if separable(t)]
     normal = [r for r, t in zip(rows, truth) if t is None]
+    quiet = [r for r in normal if not r["is_anomaly"]]
     exact = top1 = tp = fp = fn = exact_detected = 0
     for r, t in an:
         got = set(c for c in r["root_causes"].split("|") if c)
@@ -288,7 +305,13 @@ def score(rows, truth):
         "top1": top1 / max(len(an), 1),
         "precision": tp / max(tp + fp, 1),
         "recall": tp / max(tp + fn, 1),
+        "exact_separable": sum(
+            set(c for c in r["root_causes"].split("|") if c) == t for r, t in sep
+        ) / max(len(sep), 1),
+        "separable_share": len(sep) / max(len(an), 1),
         "normal_rows": len(normal),
+        "false_alarms": (len(normal) - len(quiet)) / max(len(normal), 1),
+        "unflagged_normal_any": sum(1 for r in quiet if r["root_causes"]) / max(len(quiet), 1),
         "normal_any": sum(1 for r in normal if r["root_causes"]) / max(len(normal), 1),
     }
 
@@ -307,7 +330,7 @@ def main():
         for n in [int(s) for s in args.sizes.split(",")]:
             for seed in [int(s) for s in args.seeds.split(",")]:
                 case = os.path.join(args.out, f"{family}-{n}-s{seed}")
-                truth, oracle_p = make_case(case, family, n, seed)
+                truth, oracle_p, parents = make_case(case, family, n, seed)
                 model = os.path.join(case, f"model-{args.causal}")
                 t0 = time.time()
                 if not os.path.exists(os.path.join(model, "remedy.json")):
@@ -324,7 +347,7 @@ def main():
                     rows = json.loads(text)
                     if rule.startswith("truth"):
                         rows = oracle_rows(rows, oracle_p, float(rule.split("-")[1]))
-                    m = score(rows, truth)
+                    m = score(rows, truth, parents)
                     m.update(family=family, nodes=n, seed=seed, rule=rule, causal=args.causal,
                              fit_s=round(fit_s, 1))
                     results.append(m)
@@ -333,6 +356,9 @@ def main():
                           f"top1 {m['top1']:.3f} "
                           f"P {m['precision']:.3f} R {m['recall']:.3f} "
                           f"detected {m['detected']:.3f} normal-any {m['normal_any']:.4f} "
+                          f"(unflagged {m['unflagged_normal_any']:.4f}, false alarms "
+                          f"{m['false_alarms']:.4f}) separable {m['separable_share']:.2f} "
+                          f"exact there {m['exact_separable']:.3f} "
                           f"(fit {fit_s:.0f} s)", flush=True)
     with open(os.path.join(args.out, f"results-{args.causal}.json"), "w") as f:
         json.dump(results, f, indent=1)

@@ -5,24 +5,30 @@
 //! mechanism asked about a parent shifted 10 sd away can be off by more than any noise, and the
 //! child then looks like a root cause although its noise is normal (it is its parent that is
 //! off). So for every non-linear regressor we keep the box `[lo, hi]` its encoded parents
-//! spanned in training and the largest slope `L` of `f̂_i` seen there (the gradient norm by
+//! spanned in training, the largest slope `L` of `f̂_i` seen there (the gradient norm by
 //! central differences on up to [`SLOPE_ROWS`] training rows, standardised output per encoded
-//! input unit). For a row whose parents lie a distance `d` outside the box, any mechanism whose
-//! slope stays within `L` can differ from `f̂_i` by at most `2·L·d` (both may move `L·d` from
-//! their common value at the box, in opposite directions): that is the row's **slack**, in the
-//! node's own units after multiplying by its training sd. The root-cause p-value of the node is
+//! input unit) and its largest curvature `K` (the second difference along each input over half
+//! a unit, so a ReLU network's kinks average out to the curvature of the function it fits).
+//! For a row whose parents lie a distance `d` outside the box, a mechanism that leaves the box
+//! with a slope within `L` and keeps a curvature within `K` moves at most `L·d + K·d²/2` from
+//! its value at the box (Taylor), and so does the fit: the two differ by at most
+//! `2·L·d + K·d²`. That is the row's **slack**, in the node's own units after multiplying by
+//! its training sd. A squared mechanism has constant curvature, so the bound holds for it
+//! however far out; with the slope term alone a square of a square 30 sd out was not covered. The root-cause p-value of the node is
 //! then taken at the least unusual noise within the slack (see `remedy_app`), so a child is not
 //! blamed for its parent's extrapolation. Linear mechanisms (chosen by held-out error) get no
 //! slack: a plane extrapolates as fitted. A mechanism steeper than anything seen in training
-//! (a square far out) can still exceed the slack; the bound is honest only for slopes within
-//! the data's.
+//! (an exponential far out) can still exceed the slack; the bound is honest only for slopes
+//! and curvatures within the data's.
 
 use serde::{Deserialize, Serialize};
 
 /// Training rows on which the slope is measured.
 pub const SLOPE_ROWS: usize = 500;
-/// Finite-difference step, in encoded (standardised) input units.
+/// Finite-difference step of the slope, in encoded (standardised) input units.
 const STEP: f64 = 0.05;
+/// Finite-difference step of the curvature (module docs).
+const CURVE_STEP: f64 = 0.5;
 
 /// The training box of a node's encoded parents and its regressor's largest slope there.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +38,10 @@ pub struct Extrapolation {
     /// Largest gradient norm of the regressor in the training data (standardised output per
     /// encoded input unit).
     pub slope: f64,
+    /// Largest second difference along one input in the training data (per unit²); models
+    /// saved before it read 0.
+    #[serde(default)]
+    pub curvature: f64,
 }
 
 impl Extrapolation {
@@ -53,30 +63,38 @@ impl Extrapolation {
         } else {
             (0..SLOPE_ROWS).map(|i| i * n / SLOPE_ROWS).collect()
         };
-        // Rows ± STEP along each input, all in one batch: [row][input][+/−].
-        let mut probe = Vec::with_capacity(picked.len() * d * 2 * d);
+        // Per row: the row, then ± STEP and ± CURVE_STEP along each input, in one batch.
+        let per_row = 1 + 4 * d;
+        let mut probe = Vec::with_capacity(picked.len() * per_row * d);
         for &r in &picked {
+            probe.extend_from_slice(&x[r * d..(r + 1) * d]);
             for k in 0..d {
-                for sign in [1.0f32, -1.0] {
+                for step in [STEP, -STEP, CURVE_STEP, -CURVE_STEP] {
                     let mut row = x[r * d..(r + 1) * d].to_vec();
-                    row[k] += sign * STEP as f32;
+                    row[k] += step as f32;
                     probe.extend(row);
                 }
             }
         }
-        let out = f(&probe, picked.len() * d * 2);
-        let slope = (0..picked.len())
-            .map(|p| {
-                (0..d)
-                    .map(|k| {
-                        let at = (p * d + k) * 2;
-                        ((out[at] - out[at + 1]) / (2.0 * STEP)).powi(2)
-                    })
-                    .sum::<f64>()
-                    .sqrt()
-            })
-            .fold(0.0, f64::max);
-        Extrapolation { lo, hi, slope }
+        let out = f(&probe, picked.len() * per_row);
+        let (mut slope, mut curvature) = (0.0f64, 0.0f64);
+        for p in 0..picked.len() {
+            let base = p * per_row;
+            let mut g2 = 0.0;
+            for k in 0..d {
+                let at = base + 1 + 4 * k;
+                g2 += ((out[at] - out[at + 1]) / (2.0 * STEP)).powi(2);
+                let second = (out[at + 2] - 2.0 * out[base] + out[at + 3]) / CURVE_STEP.powi(2);
+                curvature = curvature.max(second.abs());
+            }
+            slope = slope.max(g2.sqrt());
+        }
+        Extrapolation {
+            lo,
+            hi,
+            slope,
+            curvature,
+        }
     }
 
     /// Euclidean distance of encoded parents `x` from the training box.
@@ -91,9 +109,10 @@ impl Extrapolation {
             .sqrt()
     }
 
-    /// The slack `2·L·d` (standardised output units) of encoded parents `x`.
+    /// The slack `2·L·d + K·d²` (standardised output units) of encoded parents `x`.
     pub fn slack(&self, x: &[f32]) -> f64 {
-        2.0 * self.slope * self.distance(x)
+        let d = self.distance(x);
+        2.0 * self.slope * d + self.curvature * d * d
     }
 }
 
@@ -114,6 +133,7 @@ mod tests {
         };
         let e = Extrapolation::fit(&pts, 121, 2, f);
         assert!((e.slope - 5.0).abs() < 1e-4, "{e:?}");
+        assert!(e.curvature < 1e-6, "a plane has none: {e:?}");
         assert_eq!(
             (e.lo.clone(), e.hi.clone()),
             (vec![0.0, 0.0], vec![1.0, 1.0])
@@ -122,5 +142,20 @@ mod tests {
         // (4, −3): 3 beyond hi in a, 3 below lo in b → d = 3√2, slack 2·5·3√2.
         let s = e.slack(&[4.0, -3.0]);
         assert!((s - 30.0 * 2f64.sqrt()).abs() < 1e-4, "{s}");
+    }
+
+    #[test]
+    fn a_square_is_covered_however_far_out() {
+        // f(a) = a² on [−2, 2]: slope 4 at the edge, curvature 2. At a = 12 (d = 10) a fit that
+        // went on linearly from the edge (4 + 4·10 = 44) is 144 − 44 = 100 off; the slack
+        // 2·4·10 + 2·100 = 280 covers it, the slope term alone (80) would not.
+        let pts: Vec<f32> = (0..=40).map(|i| -2.0 + i as f32 * 0.1).collect();
+        let f =
+            |x: &[f32], n: usize| -> Vec<f64> { (0..n).map(|r| f64::from(x[r]).powi(2)).collect() };
+        let e = Extrapolation::fit(&pts, 41, 1, f);
+        assert!((e.curvature - 2.0).abs() < 1e-3, "{e:?}");
+        assert!((e.slope - 4.0).abs() < 0.01, "{e:?}");
+        let s = e.slack(&[12.0]);
+        assert!(s >= 100.0 && (s - 280.0).abs() < 1.0, "{s}");
     }
 }
