@@ -24,7 +24,8 @@ fn rule_text(rule: &RootCauseRule, fitted_pi: f64) -> String {
     }
 }
 
-/// Builds the page for `data` scored by `model`. `title_note` (e.g. the data file's name and
+/// Builds the page for `data` scored by `model`: root causes by `rule`, actions on the root
+/// causes of `action_rule`. `title_note` (e.g. the data file's name and
 /// the command line) goes into the page's metadata; the library never reads the clock.
 pub fn report_page(
     model: &Fitted,
@@ -32,11 +33,18 @@ pub fn report_page(
     meta: &[(&str, String)],
     config: &RecommendConfig,
     rule: &RootCauseRule,
+    action_rule: &RootCauseRule,
     seed: Option<u64>,
 ) -> Result<Report> {
     let detected = model.detect(data)?;
     let explained = model.explain(data, false, rule)?;
-    let recommended = model.recommend(data, config, crate::RecommendMethod::Auto, rule, seed)?;
+    let recommended = model.recommend(
+        data,
+        config,
+        crate::RecommendMethod::Auto,
+        action_rule,
+        seed,
+    )?;
     let n = detected.len();
     let n_anomalous = detected.iter().filter(|d| d.is_anomaly).count();
     let n_flipped = recommended.iter().filter(|r| r.flips).count();
@@ -48,7 +56,11 @@ pub fn report_page(
     }
     page.meta("detector", format!("{:?}", model.manifest.detector))
         .meta("causal model", format!("{:?}", model.manifest.causal))
-        .meta("root-cause rule", rule_text(rule, model.manifest.pi));
+        .meta("root-cause rule", rule_text(rule, model.manifest.pi))
+        .meta(
+            "features actions may touch",
+            rule_text(action_rule, model.manifest.pi),
+        );
     page.section("Summary").summary([
         ("rows", n.to_string()),
         (

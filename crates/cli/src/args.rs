@@ -597,9 +597,11 @@ pub enum RuleArg {
 /// The root-cause rule of `recommend` and `report` (the α of `explain` is `--alpha`).
 #[derive(Debug, Args)]
 pub struct RuleArgs {
-    /// How root-cause sets are chosen.
-    #[arg(long, value_enum, default_value_t = RuleArg::Holm)]
-    pub rule: RuleArg,
+    /// Which root causes actions may touch: by default the quantile rule's wider set, since a
+    /// missed root cause cannot be acted on (`report` lists the evidence with holm); holm or
+    /// bonferroni act only on the calibrated set `explain` prints.
+    #[arg(long, value_enum)]
+    pub rule: Option<RuleArg>,
     /// α of the holm and bonferroni rules: the chance that a normal feature is named a root
     /// cause in a row, at most (default 0.01).
     #[arg(

@@ -541,7 +541,14 @@ fn bad_input_is_refused_with_status_2() {
     }
     bad(
         remedy()
-            .args(["recommend", "--root-cause-alpha", "2", "--model"])
+            .args([
+                "recommend",
+                "--rule",
+                "holm",
+                "--root-cause-alpha",
+                "2",
+                "--model",
+            ])
             .arg(&model)
             .arg("--data")
             .arg(p("fine.csv")),

@@ -67,7 +67,7 @@ fn workflow(loan: &Loan, bench: &tabular::TabularBenchmark, seed: u64) -> Result
         &test,
         &remedy_app::RecommendConfig::default(),
         remedy_app::RecommendMethod::Auto,
-        &remedy_app::RootCauseRule::default(),
+        &remedy_app::RootCauseRule::Quantile { pi: None },
         None,
     )?;
     let truth: Vec<&[usize]> = bench.root_causes(loan).collect();

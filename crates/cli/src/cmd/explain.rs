@@ -53,9 +53,15 @@ pub fn rule(
     Ok(r)
 }
 
-/// [`rule`] from the shared flags of `recommend` and `report`.
-pub fn rule_of(a: &RuleArgs) -> Result<RootCauseRule> {
-    rule(a.rule, a.alpha, a.pi, "--root-cause-alpha")
+/// [`rule`] from the shared flags of `recommend` and `report`, `default` where `--rule` is
+/// not given.
+pub fn rule_of(a: &RuleArgs, default: RuleArg) -> Result<RootCauseRule> {
+    rule(
+        a.rule.unwrap_or(default),
+        a.alpha,
+        a.pi,
+        "--root-cause-alpha",
+    )
 }
 
 pub fn run(a: &ExplainArgs) -> Result<()> {

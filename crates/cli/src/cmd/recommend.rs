@@ -7,11 +7,11 @@ use remedy_app::{Fitted, RecommendConfig, RecommendMethod, recommend_table};
 use remedy_core::Result;
 use remedy_core::io::read_table;
 
-use crate::args::{MethodArg, RecommendArgs};
+use crate::args::{MethodArg, RecommendArgs, RuleArg};
 use crate::output::{emit, render};
 
 pub fn run(a: &RecommendArgs) -> Result<()> {
-    let rule = super::explain::rule_of(&a.rule)?;
+    let rule = super::explain::rule_of(&a.rule, RuleArg::Quantile)?;
     let model = Fitted::load(&a.apply.model)?;
     let data = read_table(&a.apply.data)?;
     let defaults = RecommendConfig::default();

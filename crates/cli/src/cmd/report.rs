@@ -4,7 +4,7 @@ use remedy_app::{Fitted, RecommendConfig, report_page};
 use remedy_core::Result;
 use remedy_core::io::read_table;
 
-use crate::args::ReportArgs;
+use crate::args::{ReportArgs, RuleArg};
 
 pub fn run(a: &ReportArgs) -> Result<()> {
     if a.output == a.data {
@@ -13,7 +13,9 @@ pub fn run(a: &ReportArgs) -> Result<()> {
             a.output.display()
         )));
     }
-    let rule = super::explain::rule_of(&a.rule)?;
+    // The evidence table follows explain's default, the actions recommend's, unless --rule.
+    let explain_rule = super::explain::rule_of(&a.rule, RuleArg::Holm)?;
+    let action_rule = super::explain::rule_of(&a.rule, RuleArg::Quantile)?;
     let model = Fitted::load(&a.model)?;
     let data = read_table(&a.data)?;
     let command: Vec<String> = std::env::args().collect();
@@ -27,7 +29,8 @@ pub fn run(a: &ReportArgs) -> Result<()> {
         &data,
         &meta,
         &RecommendConfig::default(),
-        &rule,
+        &explain_rule,
+        &action_rule,
         a.seed,
     )?;
     page.write(&a.output)?;
