@@ -386,10 +386,11 @@ impl Fitted {
                 .map(|(ev, &is_anomaly)| {
                     let pv: Vec<f64> = ev.iter().map(|e| e.pvalue).collect();
                     let mut set: Vec<usize> = f.flag(&pv).into_iter().map(|k| blocks[k]).collect();
-                    if is_anomaly && set.is_empty() {
-                        if let Some(k) = ev.iter().position(|e| e.rank == 1) {
-                            set.push(blocks[k]);
-                        }
+                    if is_anomaly
+                        && set.is_empty()
+                        && let Some(k) = ev.iter().position(|e| e.rank == 1)
+                    {
+                        set.push(blocks[k]);
                     }
                     set.sort_unstable();
                     set

@@ -23,16 +23,11 @@ impl Linear {
             }
             row[d] = 1.0;
             let t = f64::from(y[r]);
-            for i in 0..k {
-                b[i] += row[i] * t;
-                for j in 0..=i {
-                    a[i][j] += row[i] * row[j];
+            for (ai, (bi, ri)) in a.iter_mut().zip(b.iter_mut().zip(&row)) {
+                *bi += ri * t;
+                for (aij, rj) in ai.iter_mut().zip(&row) {
+                    *aij += ri * rj;
                 }
-            }
-        }
-        for i in 0..k {
-            for j in 0..i {
-                a[j][i] = a[i][j];
             }
         }
         let scale = (0..d).map(|i| a[i][i]).fold(0.0, f64::max).max(1.0);
@@ -71,8 +66,9 @@ fn solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Option<Vec<f64>> {
         for r in c + 1..k {
             let f = a[r][c] / a[c][c];
             if f != 0.0 {
-                for j in c..k {
-                    a[r][j] -= f * a[c][j];
+                let (top, bottom) = a.split_at_mut(r);
+                for (x, p) in bottom[0][c..].iter_mut().zip(&top[c][c..]) {
+                    *x -= f * p;
                 }
                 b[r] -= f * b[c];
             }

@@ -36,7 +36,7 @@
 //! `m/n`), and non-increasing as `u` moves away from the centre.
 
 use crate::quantile::check_noise;
-use crate::stats::{cholesky, mahalanobis_sq};
+use crate::stats::{mahalanobis_sq, mean_and_cholesky};
 use crate::{block_offsets, check_candidates};
 use remedy_core::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -291,30 +291,8 @@ fn distance_calibration(
     k: usize,
     ridge: f64,
 ) -> Option<BlockCalibration> {
-    let n = noise.len() as f64;
+    let (mean, chol) = mean_and_cholesky(noise, start, k, ridge)?;
     let block = |u: &Vec<f64>| u[start..start + k].to_vec();
-    let mut mean = vec![0.0; k];
-    for u in noise {
-        for (m, v) in mean.iter_mut().zip(block(u)) {
-            *m += v / n;
-        }
-    }
-    let mut cov = vec![vec![0.0; k]; k];
-    for u in noise {
-        let d: Vec<f64> = block(u).iter().zip(&mean).map(|(a, m)| a - m).collect();
-        for (row, di) in cov.iter_mut().zip(&d) {
-            for (c, dj) in row.iter_mut().zip(&d) {
-                *c += di * dj / (n - 1.0);
-            }
-        }
-    }
-    let trace: f64 = (0..k).map(|i| cov[i][i]).sum();
-    let scale = if trace > 0.0 { trace / k as f64 } else { 1.0 };
-    let eps = (ridge * scale).max(f64::MIN_POSITIVE);
-    for (i, row) in cov.iter_mut().enumerate() {
-        row[i] += eps;
-    }
-    let chol = cholesky(&cov)?;
     let mut sorted: Vec<f64> = noise
         .iter()
         .map(|u| {

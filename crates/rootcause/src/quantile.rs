@@ -37,7 +37,7 @@
 //! posterior sd, spec §5.5 / §10.1.7); the code's σ-based statistic is not reachable through
 //! [`CausalModel`] and is not implemented here.
 
-use crate::stats::{cholesky, mahalanobis_sq, normal_two_sided_tail};
+use crate::stats::{mahalanobis_sq, mean_and_cholesky, normal_two_sided_tail};
 use crate::{RootCauseLocator, block_offsets, check_candidates, check_fit_inputs};
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Result};
@@ -369,33 +369,7 @@ fn fit_mahalanobis(
     k: usize,
     ridge: f64,
 ) -> Option<BlockReference> {
-    let n = noise.len() as f64;
-    let mut mean = vec![0.0; k];
-    for u in noise {
-        for (m, v) in mean.iter_mut().zip(&u[start..start + k]) {
-            *m += v / n;
-        }
-    }
-    let mut cov = vec![vec![0.0; k]; k];
-    for u in noise {
-        let d: Vec<f64> = u[start..start + k]
-            .iter()
-            .zip(&mean)
-            .map(|(a, m)| a - m)
-            .collect();
-        for (row, di) in cov.iter_mut().zip(&d) {
-            for (c, dj) in row.iter_mut().zip(&d) {
-                *c += di * dj / (n - 1.0);
-            }
-        }
-    }
-    let trace: f64 = (0..k).map(|i| cov[i][i]).sum();
-    let scale = if trace > 0.0 { trace / k as f64 } else { 1.0 };
-    let eps = (ridge * scale).max(f64::MIN_POSITIVE);
-    for (i, row) in cov.iter_mut().enumerate() {
-        row[i] += eps;
-    }
-    let chol = cholesky(&cov)?;
+    let (mean, chol) = mean_and_cholesky(noise, start, k, ridge)?;
     let mut sorted_d2: Vec<f64> = noise
         .iter()
         .map(|u| {

@@ -14,6 +14,44 @@ pub(crate) fn normal_two_sided_tail(z: f64) -> f64 {
     erfc(z.abs() / std::f64::consts::SQRT_2).min(1.0)
 }
 
+/// Mean and Cholesky factor of the ridge-regularised covariance of values `start..start + k` of
+/// each noise vector (ddof 1; `ridge · tr(Σ)/k` added to the diagonal, 1 in place of
+/// `tr(Σ)/k` when the block is constant); `None` when not positive definite.
+pub(crate) fn mean_and_cholesky(
+    noise: &[Vec<f64>],
+    start: usize,
+    k: usize,
+    ridge: f64,
+) -> Option<(Vec<f64>, Vec<Vec<f64>>)> {
+    let n = noise.len() as f64;
+    let mut mean = vec![0.0; k];
+    for u in noise {
+        for (m, v) in mean.iter_mut().zip(&u[start..start + k]) {
+            *m += v / n;
+        }
+    }
+    let mut cov = vec![vec![0.0; k]; k];
+    for u in noise {
+        let d: Vec<f64> = u[start..start + k]
+            .iter()
+            .zip(&mean)
+            .map(|(a, m)| a - m)
+            .collect();
+        for (row, di) in cov.iter_mut().zip(&d) {
+            for (c, dj) in row.iter_mut().zip(&d) {
+                *c += di * dj / (n - 1.0);
+            }
+        }
+    }
+    let trace: f64 = (0..k).map(|i| cov[i][i]).sum();
+    let scale = if trace > 0.0 { trace / k as f64 } else { 1.0 };
+    let eps = (ridge * scale).max(f64::MIN_POSITIVE);
+    for (i, row) in cov.iter_mut().enumerate() {
+        row[i] += eps;
+    }
+    Some((mean, cholesky(&cov)?))
+}
+
 /// Lower-triangular Cholesky factor `L` of the symmetric matrix `a` (`a = L Lᵀ`), or `None`
 /// when `a` is not positive definite.
 pub(crate) fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {

@@ -61,7 +61,7 @@ const EXPLAIN_ROWS: usize = 50_000;
 
 /// `n` rows of X0 → X1 → … → X9, X_j = 0.8·X_{j−1} + N(0, 1) (Box–Muller).
 fn chain(n: usize, rng: &mut impl Rng) -> Result<Table> {
-    let mut cols = vec![Vec::with_capacity(n); CHAIN_NODES];
+    let mut cols: Vec<Vec<f64>> = (0..CHAIN_NODES).map(|_| Vec::with_capacity(n)).collect();
     for _ in 0..n {
         let mut prev = 0.0;
         for c in cols.iter_mut() {
