@@ -46,8 +46,8 @@ pub enum Command {
     /// Score rows with a fitted model: per row its anomaly score, the threshold and whether it
     /// is an anomaly.
     Detect(DetectArgs),
-    /// Explain anomalous rows: their root-cause features and a score per actionable feature
-    /// (higher = more likely a root cause).
+    /// Explain anomalous rows: their root-cause features and, per actionable feature, how
+    /// unusual it is given its parents (calibrated p-value, rank, deviation in its own units).
     Explain(ExplainArgs),
     /// Recommend, for each anomalous row, the cheapest action on its root-cause features that
     /// makes it normal again, with the resulting (counterfactual) row.

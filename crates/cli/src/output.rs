@@ -43,7 +43,8 @@ fn row_json(table: &Table, i: usize) -> serde_json::Value {
     serde_json::Value::Object(m)
 }
 
-/// Numbers with three decimals (integers as integers), columns right-aligned.
+/// Numbers with three decimals (integers as integers; magnitudes below 0.001, such as small
+/// p-values, in scientific notation so they do not print as 0.000), columns right-aligned.
 fn aligned(table: &Table) -> String {
     let cells: Vec<Vec<String>> = table
         .columns()
@@ -53,6 +54,7 @@ fn aligned(table: &Table) -> String {
                     Column::Num(v) if v[i] == v[i].trunc() && v[i].abs() < 1e15 => {
                         format!("{}", v[i] as i64)
                     }
+                    Column::Num(v) if v[i] != 0.0 && v[i].abs() < 1e-3 => format!("{:.1e}", v[i]),
                     Column::Num(v) => format!("{:.3}", v[i]),
                     Column::Text(v) => v[i].clone(),
                 }))
@@ -106,5 +108,22 @@ fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_numbers_stay_readable_in_tables() {
+        let t = Table::new(vec![(
+            "pvalue".to_string(),
+            Column::Num(vec![0.5, 2.3e-9, 0.0, 3.0]),
+        )])
+        .unwrap();
+        let text = render(&t, Format::Table);
+        let cells: Vec<&str> = text.lines().map(str::trim).collect();
+        assert_eq!(cells, ["pvalue", "0.500", "2.3e-9", "0", "3"]);
     }
 }
