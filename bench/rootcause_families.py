@@ -157,17 +157,24 @@ class Scm:
         return x
 
     def pvalue(self, j, u):
-        """Two-sided p-value of noise value u under node j's true noise distribution."""
+        """P(|U - m| >= |u - m|) under node j's true noise distribution, m its median: the
+        statistic remedy's p-values use (distance from the median, two-sided)."""
         sd = self.noise_sd[j]
         if self.family != "latency":
             return math.erfc(abs(u) / (sd * math.sqrt(2.0)))
         if self.noise_kind[j] == "exp":
-            cdf = 1.0 - math.exp(-u / sd) if u > 0 else 0.0
+            def cdf(v):
+                return 1.0 - math.exp(-v / sd) if v > 0 else 0.0
+            m = sd * math.log(2.0)
         else:
             s = 0.5
             c = sd / math.sqrt((math.exp(s * s) - 1) * math.exp(s * s))
-            cdf = 0.5 * math.erfc(-math.log(u / c) / (s * math.sqrt(2.0))) if u > 0 else 0.0
-        return min(1.0, 2.0 * min(cdf, 1.0 - cdf))
+
+            def cdf(v):
+                return 0.5 * math.erfc(-math.log(v / c) / (s * math.sqrt(2.0))) if v > 0 else 0.0
+            m = c
+        d = abs(u - m)
+        return min(1.0, (1.0 - cdf(m + d)) + cdf(m - d))
 
 
 def topological(parents):
