@@ -201,7 +201,7 @@ impl PValueReference {
                     let mut values: Vec<f64> = noise.iter().map(|u| u[start]).collect();
                     values.sort_by(f64::total_cmp);
                     let m = values.len() / 2;
-                    let median = if values.len() % 2 == 0 {
+                    let median = if values.len().is_multiple_of(2) {
                         0.5 * (values[m - 1] + values[m])
                     } else {
                         values[m]
