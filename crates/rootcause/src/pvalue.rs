@@ -38,9 +38,9 @@
 //! The p-value is continuous in `u` except for a small step at `t` (from `(m + 2)/(n + 1)` to
 //! `m/n`), and non-increasing as `u` moves away from the centre.
 
-use crate::quantile::check_noise;
+use crate::block_offsets;
+use crate::quantile::{check_noise, check_reference_inputs};
 use crate::stats::{mahalanobis_sq, mean_and_cholesky};
-use crate::{block_offsets, check_candidates};
 use remedy_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -174,19 +174,17 @@ impl PValueReference {
     /// calibration noise `noise` (one held-out normal row's noise per entry); `ridge` is the
     /// relative covariance ridge of multi-value blocks (as [`crate::NoiseReference`]).
     pub fn fit(noise: &[Vec<f64>], dims: &[usize], blocks: &[usize], ridge: f64) -> Result<Self> {
-        check_candidates(blocks, dims.len())?;
-        if !(ridge >= 0.0 && ridge.is_finite()) {
-            return Err(Error::invalid(format!(
-                "covariance ridge must be finite and >= 0, got {ridge}"
-            )));
-        }
-        if noise.len() < 4 {
-            return Err(Error::invalid(format!(
-                "calibrated p-values need at least 4 held-out normal rows, got {}",
-                noise.len()
-            )));
-        }
-        check_noise(noise, dims, "calibration noise row")?;
+        check_reference_inputs(
+            noise,
+            dims,
+            blocks,
+            ridge,
+            (
+                4,
+                "calibrated p-values need at least 4 held-out normal rows",
+            ),
+            "calibration noise row",
+        )?;
         let offsets = block_offsets(dims);
         let mut calibrations = Vec::with_capacity(blocks.len());
         for &b in blocks {

@@ -175,19 +175,14 @@ impl NoiseReference {
         fit: ReferenceFit,
         ridge: f64,
     ) -> Result<Self> {
-        check_candidates(blocks, dims.len())?;
-        if !(ridge >= 0.0 && ridge.is_finite()) {
-            return Err(Error::invalid(format!(
-                "covariance ridge must be finite and >= 0, got {ridge}"
-            )));
-        }
-        if noise.len() < 2 {
-            return Err(Error::invalid(format!(
-                "a noise reference needs at least 2 normal rows, got {}",
-                noise.len()
-            )));
-        }
-        check_noise(noise, dims, "normal noise row")?;
+        check_reference_inputs(
+            noise,
+            dims,
+            blocks,
+            ridge,
+            (2, "a noise reference needs at least 2 normal rows"),
+            "normal noise row",
+        )?;
         let offsets = block_offsets(dims);
         let n = noise.len();
         let mut references = Vec::with_capacity(blocks.len());
@@ -390,6 +385,33 @@ fn fit_mahalanobis(
         chol,
         sorted_d2,
     })
+}
+
+/// Checks what a per-block reference is fitted from: valid `blocks`, a finite ridge ≥ 0, at
+/// least `min_rows.0` noise vectors (else the error `"{min_rows.1}, got N"`), each of
+/// `Σ dims` finite values (`row` names one in errors).
+pub(crate) fn check_reference_inputs(
+    noise: &[Vec<f64>],
+    dims: &[usize],
+    blocks: &[usize],
+    ridge: f64,
+    min_rows: (usize, &str),
+    row: &str,
+) -> Result<()> {
+    check_candidates(blocks, dims.len())?;
+    if !(ridge >= 0.0 && ridge.is_finite()) {
+        return Err(Error::invalid(format!(
+            "covariance ridge must be finite and >= 0, got {ridge}"
+        )));
+    }
+    if noise.len() < min_rows.0 {
+        return Err(Error::invalid(format!(
+            "{}, got {}",
+            min_rows.1,
+            noise.len()
+        )));
+    }
+    check_noise(noise, dims, row)
 }
 
 /// Checks that every noise vector has `Σ dims` finite values.
