@@ -8,7 +8,8 @@
 //! block `p_i = P(|U − m| ≥ |u_i − m|)` with `m` the calibration median (two-sided; a skewed
 //! noise, such as a latency's, is judged on its long side as it is, where
 //! `2·min(P(U ≤ u), P(U ≥ u))` would double the long tail's probability because the short side
-//! cannot go as far), and the upper tail of the Mahalanobis distance for a multi-value block (VACA's latent), `p_i = P(D ≥ D(u_i))`. The
+//! cannot go as far), and the upper tail of the Mahalanobis distance for a multi-value block
+//! (VACA's latent), `p_i = P(D ≥ D(u_i))`. The
 //! distribution of `U` is that of the noise of **held-out** normal rows (the calibration rows:
 //! rows no network was trained on, so the residuals are not shrunk by over-fitting). Under
 //! that reference a normal feature gets `P(p_i ≤ a) ≈ a`, which is what the family-wise rules
@@ -40,7 +41,7 @@
 
 use crate::block_offsets;
 use crate::quantile::{check_noise, check_reference_inputs};
-use crate::stats::{mahalanobis_sq, mean_and_cholesky};
+use crate::stats::{mahalanobis_sq_from, mean_and_cholesky, sorted_mahalanobis_sq};
 use remedy_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -103,31 +104,32 @@ impl GpdTail {
     }
 }
 
-/// One side of a sorted sample: the rank p-value inside, a GPD tail beyond.
+/// The calibration rows' statistic, sorted, with the rank p-value inside its range and a GPD
+/// tail beyond (module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct UpperTail {
+    sorted: Vec<f64>,
     tail: GpdTail,
 }
 
 impl UpperTail {
     /// The upper tail of `sorted` (ascending).
-    fn fit(sorted: &[f64]) -> UpperTail {
+    fn fit(sorted: Vec<f64>) -> UpperTail {
         let n = sorted.len();
         let m = tail_size(n);
         let threshold = sorted[n - m - 1];
         let mut excesses: Vec<f64> = sorted[n - m..].iter().map(|v| v - threshold).collect();
-        UpperTail {
-            tail: GpdTail::fit(threshold, m as f64 / n as f64, &mut excesses),
-        }
+        let tail = GpdTail::fit(threshold, m as f64 / n as f64, &mut excesses);
+        UpperTail { sorted, tail }
     }
 
-    /// `P(V ≥ v)` given the sorted sample.
-    fn survival(&self, sorted: &[f64], v: f64) -> f64 {
+    /// `P(V ≥ v)` under the calibration rows.
+    fn survival(&self, v: f64) -> f64 {
         if v > self.tail.threshold {
             return self.tail.survival(v);
         }
-        let n = sorted.len();
-        let at_or_above = n - sorted.partition_point(|x| *x < v);
+        let n = self.sorted.len();
+        let at_or_above = n - self.sorted.partition_point(|x| *x < v);
         (at_or_above as f64 + 1.0) / (n as f64 + 1.0)
     }
 }
@@ -142,19 +144,14 @@ fn tail_size(n: usize) -> usize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum BlockCalibration {
-    /// A one-value block: the calibration median, the sorted distances of the calibration
-    /// values from it and their upper tail.
-    Scalar {
-        median: f64,
-        sorted: Vec<f64>,
-        upper: UpperTail,
-    },
-    /// A multi-value block: mean and Cholesky factor of the ridge-regularised covariance, the
-    /// calibration rows' sorted Mahalanobis distances and their upper tail.
+    /// A one-value block: the calibration median and the tail of the calibration values'
+    /// distances from it.
+    Scalar { median: f64, upper: UpperTail },
+    /// A multi-value block: mean and Cholesky factor of the ridge-regularised covariance and
+    /// the tail of the calibration rows' Mahalanobis distances.
     Distance {
         mean: Vec<f64>,
         chol: Vec<Vec<f64>>,
-        sorted: Vec<f64>,
         upper: UpperTail,
     },
 }
@@ -208,8 +205,7 @@ impl PValueReference {
                     sorted.sort_by(f64::total_cmp);
                     BlockCalibration::Scalar {
                         median,
-                        upper: UpperTail::fit(&sorted),
-                        sorted,
+                        upper: UpperTail::fit(sorted),
                     }
                 }
                 _ => distance_calibration(noise, start, k, ridge).ok_or_else(|| {
@@ -263,23 +259,12 @@ impl PValueReference {
 
 fn block_pvalue(c: &BlockCalibration, block: &[f64]) -> f64 {
     match c {
-        BlockCalibration::Scalar {
-            median,
-            sorted,
-            upper,
-        } => upper.survival(sorted, (block[0] - median).abs()).min(1.0),
-        BlockCalibration::Distance {
-            mean,
-            chol,
-            sorted,
-            upper,
-        } => {
-            let d: Vec<f64> = block.iter().zip(mean).map(|(u, m)| u - m).collect();
-            upper
-                .survival(sorted, mahalanobis_sq(chol, &d).sqrt())
-                .min(1.0)
+        BlockCalibration::Scalar { median, upper } => upper.survival((block[0] - median).abs()),
+        BlockCalibration::Distance { mean, chol, upper } => {
+            upper.survival(mahalanobis_sq_from(chol, mean, block).sqrt())
         }
     }
+    .min(1.0)
 }
 
 fn distance_calibration(
@@ -289,23 +274,14 @@ fn distance_calibration(
     ridge: f64,
 ) -> Option<BlockCalibration> {
     let (mean, chol) = mean_and_cholesky(noise, start, k, ridge)?;
-    let block = |u: &Vec<f64>| u[start..start + k].to_vec();
-    let mut sorted: Vec<f64> = noise
-        .iter()
-        .map(|u| {
-            let d: Vec<f64> = block(u).iter().zip(&mean).map(|(a, m)| a - m).collect();
-            mahalanobis_sq(&chol, &d).sqrt()
-        })
+    let sorted = sorted_mahalanobis_sq(noise, start, k, &mean, &chol)?
+        .into_iter()
+        .map(f64::sqrt)
         .collect();
-    if sorted.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
-    sorted.sort_by(f64::total_cmp);
     Some(BlockCalibration::Distance {
         mean,
         chol,
-        upper: UpperTail::fit(&sorted),
-        sorted,
+        upper: UpperTail::fit(sorted),
     })
 }
 

@@ -37,7 +37,9 @@
 //! posterior sd, spec §5.5 / §10.1.7); the code's σ-based statistic is not reachable through
 //! [`CausalModel`] and is not implemented here.
 
-use crate::stats::{mahalanobis_sq, mean_and_cholesky, normal_two_sided_tail};
+use crate::stats::{
+    mahalanobis_sq_from, mean_and_cholesky, normal_two_sided_tail, sorted_mahalanobis_sq,
+};
 use crate::{RootCauseLocator, block_offsets, check_candidates, check_fit_inputs};
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Result};
@@ -349,8 +351,7 @@ pub(crate) fn block_tail(reference: &BlockReference, block: &[f64]) -> f64 {
             chol,
             sorted_d2,
         } => {
-            let d: Vec<f64> = block.iter().zip(mean).map(|(u, m)| u - m).collect();
-            let d2 = mahalanobis_sq(chol, &d);
+            let d2 = mahalanobis_sq_from(chol, mean, block);
             let n = sorted_d2.len();
             let below = sorted_d2.partition_point(|v| *v < d2);
             (n - below) as f64 / n as f64
@@ -365,21 +366,7 @@ fn fit_mahalanobis(
     ridge: f64,
 ) -> Option<BlockReference> {
     let (mean, chol) = mean_and_cholesky(noise, start, k, ridge)?;
-    let mut sorted_d2: Vec<f64> = noise
-        .iter()
-        .map(|u| {
-            let d: Vec<f64> = u[start..start + k]
-                .iter()
-                .zip(&mean)
-                .map(|(a, m)| a - m)
-                .collect();
-            mahalanobis_sq(&chol, &d)
-        })
-        .collect();
-    if sorted_d2.iter().any(|v| !v.is_finite()) {
-        return None;
-    }
-    sorted_d2.sort_by(f64::total_cmp);
+    let sorted_d2 = sorted_mahalanobis_sq(noise, start, k, &mean, &chol)?;
     Some(BlockReference::Mahalanobis {
         mean,
         chol,

@@ -78,6 +78,32 @@ pub(crate) fn cholesky(a: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     Some(l)
 }
 
+/// The squared Mahalanobis distance of `x` from `mean` under `Σ = L Lᵀ`.
+pub(crate) fn mahalanobis_sq_from(l: &[Vec<f64>], mean: &[f64], x: &[f64]) -> f64 {
+    let d: Vec<f64> = x.iter().zip(mean).map(|(a, m)| a - m).collect();
+    mahalanobis_sq(l, &d)
+}
+
+/// The squared Mahalanobis distances of values `start..start + k` of each noise vector from
+/// `mean` under `Σ = L Lᵀ`, sorted ascending; `None` when one is not finite.
+pub(crate) fn sorted_mahalanobis_sq(
+    noise: &[Vec<f64>],
+    start: usize,
+    k: usize,
+    mean: &[f64],
+    l: &[Vec<f64>],
+) -> Option<Vec<f64>> {
+    let mut d2: Vec<f64> = noise
+        .iter()
+        .map(|u| mahalanobis_sq_from(l, mean, &u[start..start + k]))
+        .collect();
+    if d2.iter().any(|v| !v.is_finite()) {
+        return None;
+    }
+    d2.sort_by(f64::total_cmp);
+    Some(d2)
+}
+
 /// `‖L⁻¹ d‖²`, the squared Mahalanobis norm of `d` under `Σ = L Lᵀ` (forward substitution).
 pub(crate) fn mahalanobis_sq(l: &[Vec<f64>], d: &[f64]) -> f64 {
     let k = l.len();
