@@ -351,13 +351,14 @@ pub fn fit(
             "too few held-out rows to calibrate the root-cause p-values; using the training rows"
         );
     }
-    let calibration_noise = if held_out {
+    let held_out_noise = if held_out {
         causal.abduct_batch(&va)?
     } else {
-        noise.clone()
+        Vec::new()
     };
+    let calibration_noise = if held_out { &held_out_noise } else { &noise };
     let calibration =
-        PValueReference::fit(&calibration_noise, &causal.noise_dims(), &candidates, 1e-6)?;
+        PValueReference::fit(calibration_noise, &causal.noise_dims(), &candidates, 1e-6)?;
     let noise_median = causal.noise_dims().iter().all(|&k| k == 1).then(|| {
         (0..dag.len())
             .map(|j| {

@@ -359,7 +359,6 @@ impl Fitted {
             .calibration
             .pvalues(&self.within_slack(rows, &noise)?)?;
         let blocks = reference.blocks();
-        let offsets = noise_offsets(&self.causal.noise_dims());
         let evidence: Vec<Vec<Evidence>> = scores
             .iter()
             .zip(&pvalues)
@@ -371,7 +370,7 @@ impl Fitted {
                         score: sc[k],
                         pvalue: pv[k],
                         rank: ranks[k],
-                        deviation: self.deviation(blocks[k], u, &offsets),
+                        deviation: self.deviation(blocks[k], u),
                     })
                     .collect()
             })
@@ -426,27 +425,18 @@ impl Fitted {
     }
 
     /// Node `j`'s noise minus its normal median, when the node has one continuous noise value
-    /// in its own units (continuous features of an additive-noise model); NaN otherwise.
-    fn deviation(&self, j: usize, u: &[f64], offsets: &[usize]) -> f64 {
+    /// in its own units (continuous features of an additive-noise model); NaN otherwise. A
+    /// model has `noise_median` only when every node has one noise value, so `u[j]` is node
+    /// `j`'s.
+    fn deviation(&self, j: usize, u: &[f64]) -> f64 {
         match (
             &self.manifest.noise_median,
             &self.manifest.schema.features[j].kind,
         ) {
-            (Some(median), FeatureType::Continuous) => u[offsets[j]] - median[j],
+            (Some(median), FeatureType::Continuous) => u[j] - median[j],
             _ => f64::NAN,
         }
     }
-}
-
-/// Start offsets of noise blocks of sizes `dims`.
-fn noise_offsets(dims: &[usize]) -> Vec<usize> {
-    dims.iter()
-        .scan(0, |at, d| {
-            let o = *at;
-            *at += d;
-            Some(o)
-        })
-        .collect()
 }
 
 /// Rank of each candidate (1 = strongest): smallest p-value first, then highest score, then

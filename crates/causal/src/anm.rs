@@ -603,9 +603,9 @@ impl CausalModel for Anm {
     /// because the held-out rows could not tell a mild saturation from a line is not trusted
     /// blindly 10 sd away). 0 inside the box and for every other node.
     fn noise_slack_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
-        self.check_rows(xs)?;
-        let mut slack = vec![vec![0.0; self.dag.len()]; xs.len()];
+        // Encoding checks the rows too.
         let x = self.encoder.encode(xs)?;
+        let mut slack = vec![vec![0.0; self.dag.len()]; xs.len()];
         for (i, m) in self.mechanisms.iter().enumerate() {
             if let Mechanism::Regressor {
                 extrapolation: Some(e),
