@@ -189,7 +189,8 @@ class Remedy:
         for key, p in row.items():
             if key.startswith("pvalue_"):
                 name = key[len("pvalue_"):]
-                ev[name] = (num(p), num(row["score_" + name]))
+                ev[name] = (int(row["rank_" + name]), num(p), num(row["score_" + name]),
+                            num(row["deviation_" + name]))
         return {"evidence": ev, "set": [c for c in (row["root_causes"] or "").split("|") if c], "secs": secs,
                 "flagged": row["is_anomaly"]}
 
@@ -198,18 +199,26 @@ def num(v):
     return math.nan if v is None else float(v)
 
 
+def remedy_position(ev, truth):
+    """1-based position of ``truth`` in remedy's ranking (rank 0: not a candidate of the
+    target). remedy's rank is a strict order (log p-value, then the relative change of a
+    moved constant, then score); a tie counts against us wherever the printed evidence
+    (p-value, score, deviation) is identical, since nothing shown then tells them apart."""
+    if truth not in ev or ev[truth][0] == 0:
+        return None
+    mine = ev[truth]
+    same = lambda a, b: a == b or (a != a and b != b)
+    tied = sum(1 for c, e in ev.items() if c != truth and e[0] > mine[0]
+               and all(same(x, y) for x, y in zip(e[1:], mine[1:])))
+    return mine[0] + tied
+
+
 def position(scores, truth, key):
     """1-based position of ``truth`` with ties against it; None when it is not a candidate."""
     if truth not in scores:
         return None
     mine = key(scores[truth])
     return sum(1 for v in scores.values() if key(v) >= mine)
-
-
-def ev_key(pv_score):
-    p, s = pv_score
-    # Smaller p first, then larger score: a tuple that grows with the evidence.
-    return (-p if p == p else -1.0, s if s == s else -math.inf)
 
 
 # --- the published baseline and |z| -------------------------------------------------------
@@ -356,9 +365,9 @@ def main():
                 res["remedy"] = {"refused": r["error"], "secs": r["secs"]}
             else:
                 ev = r["evidence"]
-                res["remedy"] = {"pos": position(ev, truth, ev_key), "set_size": len(r["set"]),
-                                 "secs": r["secs"], "flagged": r["flagged"],
-                                 "top3": sorted(ev, key=lambda c: ev_key(ev[c]), reverse=True)[:3]}
+                ranked = sorted((c for c in ev if ev[c][0] > 0), key=lambda c: ev[c][0])
+                res["remedy"] = {"pos": remedy_position(ev, truth), "set_size": len(r["set"]),
+                                 "secs": r["secs"], "flagged": r["flagged"], "top3": ranked[:3]}
         z = zscores(train_cols, window)
         cand = {c: v for c, v in z.items() if c == tnode or c in ancestors(parents, tnode)}
         res["z"] = position(z, truth, lambda v: v)

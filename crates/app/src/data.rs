@@ -100,21 +100,46 @@ pub fn resolve(table: &Table, dag: &Dag, schema: Option<&Schema>) -> Result<Feat
 /// an index). Fails on a missing column or a missing, NaN, infinite or out-of-range value,
 /// naming the row (1-based) and the column.
 pub fn rows(table: &Table, schema: &Schema) -> Result<Vec<Vec<f64>>> {
+    read_rows(table, schema, false)
+}
+
+/// As [`rows`], but an empty cell (a missing or NaN number, an empty text) becomes NaN
+/// instead of an error; infinite and out-of-range values are still refused.
+pub fn rows_with_gaps(table: &Table, schema: &Schema) -> Result<Vec<Vec<f64>>> {
+    read_rows(table, schema, true)
+}
+
+fn read_rows(table: &Table, schema: &Schema, gaps: bool) -> Result<Vec<Vec<f64>>> {
     let n = table.n_rows();
     let mut out: Vec<Vec<f64>> = (0..n)
         .map(|_| Vec::with_capacity(schema.features.len()))
         .collect();
     for f in &schema.features {
         let name = f.name.as_str();
+        let numbers = || -> Result<Vec<f64>> {
+            match table.column(name)? {
+                Column::Num(v) if gaps => {
+                    if let Some(r) = v.iter().position(|x| x.is_infinite()) {
+                        return Err(table.cell_error(r, name, format!("infinite value {}", v[r])));
+                    }
+                    Ok(v.clone())
+                }
+                // A column with no value at all reads as text; it is a column of gaps.
+                Column::Text(v) if gaps && v.iter().all(|c| c.trim().is_empty()) => {
+                    Ok(vec![f64::NAN; v.len()])
+                }
+                _ => table.numeric(name).map(<[f64]>::to_vec),
+            }
+        };
         match &f.kind {
             FeatureType::Continuous => {
-                for (r, &v) in table.numeric(name)?.iter().enumerate() {
+                for (r, &v) in numbers()?.iter().enumerate() {
                     out[r].push(v);
                 }
             }
             FeatureType::Binary => {
-                for (r, &v) in table.numeric(name)?.iter().enumerate() {
-                    if v != 0.0 && v != 1.0 {
+                for (r, &v) in numbers()?.iter().enumerate() {
+                    if v != 0.0 && v != 1.0 && !v.is_nan() {
                         return Err(table.cell_error(
                             r,
                             name,
@@ -125,8 +150,12 @@ pub fn rows(table: &Table, schema: &Schema) -> Result<Vec<Vec<f64>>> {
                 }
             }
             FeatureType::Categorical { levels } => match table.column(name)? {
-                Column::Text(values) => {
+                Column::Text(values) if !(gaps && values.iter().all(|c| c.is_empty())) => {
                     for (r, v) in values.iter().enumerate() {
+                        if gaps && v.is_empty() {
+                            out[r].push(f64::NAN);
+                            continue;
+                        }
                         let k = levels.iter().position(|l| l == v).ok_or_else(|| {
                             table.cell_error(
                                 r,
@@ -140,9 +169,10 @@ pub fn rows(table: &Table, schema: &Schema) -> Result<Vec<Vec<f64>>> {
                         out[r].push(k as f64);
                     }
                 }
-                Column::Num(_) => {
-                    for (r, &v) in table.numeric(name)?.iter().enumerate() {
-                        if v.fract() != 0.0 || v < 0.0 || v >= levels.len() as f64 {
+                _ => {
+                    for (r, &v) in numbers()?.iter().enumerate() {
+                        if !v.is_nan() && (v.fract() != 0.0 || v < 0.0 || v >= levels.len() as f64)
+                        {
                             return Err(table.cell_error(
                                 r,
                                 name,

@@ -8,6 +8,8 @@
 //! [`remedy_nn::Observer`] passed in, diagnostics to `tracing`.
 
 pub mod data;
+mod evidence;
+pub mod missing;
 pub mod model;
 pub mod network;
 pub mod ops;
@@ -15,6 +17,7 @@ pub mod page;
 pub mod ts;
 pub mod ts_input;
 
+pub use missing::Missing;
 pub use model::{CausalKind, DetectorKind, FitConfig, Fitted, Manifest, RecourseKind, fit};
 pub use network::NetworkConfig;
 pub use ops::{

@@ -36,6 +36,7 @@ use remedy_rootcause::{NoiseReference, PValueReference, ReferenceFit};
 use serde::{Deserialize, Serialize};
 
 use crate::data;
+use crate::missing::{Missing, NormalValues};
 use crate::network::{self, NetworkConfig, RecourseNetwork, TrainInputs};
 
 /// What `remedy.json` says it is.
@@ -105,6 +106,8 @@ pub struct FitConfig {
     pub pi: f64,
     /// Share of the training rows held out for early stopping.
     pub valid_fraction: f64,
+    /// Empty cells of the training rows (and later of new rows): filled or refused.
+    pub missing: Missing,
 }
 
 impl Default for FitConfig {
@@ -118,6 +121,7 @@ impl Default for FitConfig {
             epochs: None,
             pi: 0.125,
             valid_fraction: 0.2,
+            missing: Missing::Impute,
         }
     }
 }
@@ -186,6 +190,14 @@ pub struct Manifest {
     pub valid_rows: usize,
     /// Data columns that were not graph nodes and were ignored.
     pub ignored_columns: Vec<String>,
+    /// What the normal rows say about each feature's values: the fill of an empty cell, the
+    /// features that never moved ([`crate::missing`]). Absent in models saved before it: an
+    /// empty cell is then refused.
+    #[serde(default)]
+    pub normal_values: Option<NormalValues>,
+    /// Empty cells of the training rows that `fit` filled.
+    #[serde(default)]
+    pub filled_cells: usize,
     pub files: Files,
 }
 
@@ -250,7 +262,30 @@ pub fn fit(
     let features = data::resolve(train, dag, schema)?;
     let schema = features.schema;
     let dag = features.dag;
-    let rows = data::rows(train, &schema)?;
+    let gappy = match config.missing {
+        Missing::Error => data::rows(train, &schema)?,
+        Missing::Impute => data::rows_with_gaps(train, &schema)?,
+    };
+    if gappy.is_empty() {
+        return Err(Error::invalid(format!(
+            "{}: no training rows",
+            train.source()
+        )));
+    }
+    let (normal_values, filled) = NormalValues::fit(
+        &schema,
+        &gappy,
+        config.missing,
+        &mut seed::child(config.seed, "impute"),
+    )?;
+    let filled_cells = filled.filled;
+    if filled_cells > 0 {
+        tracing::info!(
+            cells = filled_cells,
+            "filled empty training cells by drawing from each column's observed values"
+        );
+    }
+    let rows = filled.rows;
     if rows.len() < 10 {
         return Err(Error::invalid(format!(
             "{}: {} training rows; fitting needs at least 10 normal rows",
@@ -420,6 +455,8 @@ pub fn fit(
         train_rows: tr.len(),
         valid_rows: va.len(),
         ignored_columns: features.ignored_columns,
+        normal_values: Some(normal_values),
+        filled_cells,
         files: Files {
             detector: ComponentFiles::named(DETECTOR),
             causal: ComponentFiles::named(CAUSAL),

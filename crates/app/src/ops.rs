@@ -8,6 +8,8 @@ use remedy_recourse::search::{self, FeatureCosts, RecommendConfig, Recommendatio
 use remedy_rootcause::FamilyWise;
 
 use crate::data;
+use crate::evidence::Query;
+use crate::missing::{Filled, Missing};
 use crate::model::Fitted;
 
 /// Detection result of one row.
@@ -159,9 +161,45 @@ impl Fitted {
             .collect()
     }
 
-    /// The model's feature rows of `table` (extra columns are ignored).
+    /// The model's feature rows of `table` (extra columns are ignored), empty cells filled
+    /// ([`crate::missing`]).
     pub fn rows(&self, table: &Table) -> Result<Vec<Vec<f64>>> {
-        data::rows(table, &self.manifest.schema)
+        Ok(self.observed_rows(table)?.rows)
+    }
+
+    /// The model's feature rows of `table` with, per cell, whether it was observed. Empty
+    /// cells are filled with the normal rows' median (most frequent level) unless the model
+    /// was fitted with [`Missing::Error`] or before models kept fills; then they are refused,
+    /// naming the row and the column.
+    pub fn observed_rows(&self, table: &Table) -> Result<Filled> {
+        let schema = &self.manifest.schema;
+        match &self.manifest.normal_values {
+            Some(nv) if nv.policy == Missing::Impute => {
+                let filled = nv.fill(schema, data::rows_with_gaps(table, schema)?)?;
+                if filled.filled > 0 {
+                    tracing::warn!(
+                        "{} empty cell{} of {} filled with the normal median; a feature a row \
+                         does not have is never named as its root cause",
+                        filled.filled,
+                        if filled.filled == 1 { "" } else { "s" },
+                        if table.source().is_empty() {
+                            "the data"
+                        } else {
+                            table.source()
+                        }
+                    );
+                }
+                Ok(filled)
+            }
+            _ => {
+                let rows = data::rows(table, schema)?;
+                Ok(Filled {
+                    observed: vec![vec![true; schema.features.len()]; rows.len()],
+                    rows,
+                    filled: 0,
+                })
+            }
+        }
     }
 
     /// Scores and flags every row of `table`.
@@ -189,13 +227,32 @@ impl Fitted {
         all: bool,
         rule: &RootCauseRule,
     ) -> Result<Vec<ExplainRow>> {
+        self.explain_target(table, all, rule, None)
+    }
+
+    /// As [`Fitted::explain`], about an anomaly in one feature when `target` names it: only
+    /// the target and its ancestors are candidates ([`crate::evidence`]).
+    pub fn explain_target(
+        &self,
+        table: &Table,
+        all: bool,
+        rule: &RootCauseRule,
+        target: Option<&str>,
+    ) -> Result<Vec<ExplainRow>> {
         rule.validate()?;
-        let rows = self.rows(table)?;
+        let eligible = self.eligible(target)?;
+        let Filled { rows, observed, .. } = self.observed_rows(table)?;
         let det = self.detect_rows(&rows)?;
         let keep: Vec<usize> = (0..rows.len()).filter(|&i| all || det[i].1).collect();
-        let picked: Vec<Vec<f64>> = keep.iter().map(|&i| rows[i].clone()).collect();
+        let picked: Vec<Vec<f64>> = pick(&rows, &keep);
         let flagged: Vec<bool> = keep.iter().map(|&i| det[i].1).collect();
-        let (sets, evidence) = self.locate(&picked, &flagged, rule)?;
+        let query = Query {
+            observed: &pick(&observed, &keep),
+            flagged: &flagged,
+            eligible: &eligible,
+            at_least_one: target.is_none(),
+        };
+        let (sets, evidence) = self.locate(&picked, &query, rule)?;
         let names = self.manifest.schema.names();
         Ok(keep
             .iter()
@@ -233,11 +290,17 @@ impl Fitted {
                 ));
             }
         };
-        let rows = self.rows(table)?;
+        let Filled { rows, observed, .. } = self.observed_rows(table)?;
         let det = self.detect_rows(&rows)?;
         let keep: Vec<usize> = (0..rows.len()).filter(|&i| det[i].1).collect();
-        let picked: Vec<Vec<f64>> = keep.iter().map(|&i| rows[i].clone()).collect();
-        let (sets, _) = self.locate(&picked, &vec![true; picked.len()], rule)?;
+        let picked: Vec<Vec<f64>> = pick(&rows, &keep);
+        let query = Query {
+            observed: &pick(&observed, &keep),
+            flagged: &vec![true; picked.len()],
+            eligible: &vec![true; self.dag.len()],
+            at_least_one: true,
+        };
+        let (sets, _) = self.locate(&picked, &query, rule)?;
         let costs = FeatureCosts::from_schema(&self.manifest.schema, &self.manifest.feature_sd)?;
         let detector = self.detector.as_ref();
         let tau = detector.threshold();
@@ -344,125 +407,12 @@ impl Fitted {
             .map(|s| (s, s > t))
             .collect())
     }
-
-    /// Root-cause sets (node indices) and candidate evidence of rows; `flagged[r]`: the
-    /// detector flags row `r` (a family-wise rule then names at least its strongest feature).
-    fn locate(&self, rows: &[Vec<f64>], flagged: &[bool], rule: &RootCauseRule) -> Result<Located> {
-        if rows.is_empty() {
-            return Ok((Vec::new(), Vec::new()));
-        }
-        let noise = self.causal.abduct_batch(rows)?;
-        let reference = &self.manifest.noise_reference;
-        let scores = reference.scores(&noise)?;
-        let pvalues = self
-            .manifest
-            .calibration
-            .pvalues(&self.within_slack(rows, &noise)?)?;
-        let blocks = reference.blocks();
-        let evidence: Vec<Vec<Evidence>> = scores
-            .iter()
-            .zip(&pvalues)
-            .zip(&noise)
-            .map(|((sc, pv), u)| {
-                let ranks = ranks(pv, sc);
-                (0..blocks.len())
-                    .map(|k| Evidence {
-                        score: sc[k],
-                        pvalue: pv[k],
-                        rank: ranks[k],
-                        deviation: self.deviation(blocks[k], u),
-                    })
-                    .collect()
-            })
-            .collect();
-        let sets = match rule {
-            RootCauseRule::Quantile { pi } => {
-                reference.flagged(&noise, pi.unwrap_or(self.manifest.pi))?
-            }
-            RootCauseRule::FamilyWise(f) => evidence
-                .iter()
-                .zip(flagged)
-                .map(|(ev, &is_anomaly)| {
-                    let pv: Vec<f64> = ev.iter().map(|e| e.pvalue).collect();
-                    let mut set: Vec<usize> = f.flag(&pv).into_iter().map(|k| blocks[k]).collect();
-                    if is_anomaly
-                        && set.is_empty()
-                        && let Some(k) = ev.iter().position(|e| e.rank == 1)
-                    {
-                        set.push(blocks[k]);
-                    }
-                    set.sort_unstable();
-                    set
-                })
-                .collect(),
-        };
-        Ok((sets, evidence))
-    }
-
-    /// The noise the p-values judge: each node's abducted noise moved towards its normal
-    /// median by the causal model's slack for the row (how far the noise may be off because
-    /// the row's parents lie outside the training data, [`remedy_causal::extrapolation`]),
-    /// so a feature is judged at the least unusual noise its unknown mechanism allows. The
-    /// noise itself when the model has no slack or the noise is not one value per node.
-    fn within_slack(&self, rows: &[Vec<f64>], noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        let (Some(median), Some(slack)) = (
-            &self.manifest.noise_median,
-            self.causal.noise_slack_batch(rows)?,
-        ) else {
-            return Ok(noise.to_vec());
-        };
-        Ok(noise
-            .iter()
-            .zip(slack)
-            .map(|(u, s)| {
-                u.iter()
-                    .zip(median)
-                    .zip(s)
-                    .map(|((&v, &m), s)| m + (v - m).signum() * ((v - m).abs() - s).max(0.0))
-                    .collect()
-            })
-            .collect())
-    }
-
-    /// Node `j`'s noise minus its normal median, when the node has one continuous noise value
-    /// in its own units (continuous features of an additive-noise model); NaN otherwise. A
-    /// model has `noise_median` only when every node has one noise value, so `u[j]` is node
-    /// `j`'s.
-    fn deviation(&self, j: usize, u: &[f64]) -> f64 {
-        match (
-            &self.manifest.noise_median,
-            &self.manifest.schema.features[j].kind,
-        ) {
-            (Some(median), FeatureType::Continuous) => u[j] - median[j],
-            _ => f64::NAN,
-        }
-    }
-}
-
-/// Rank of each candidate (1 = strongest): smallest p-value first, then highest score, then
-/// candidate order.
-fn ranks(pvalues: &[f64], scores: &[f64]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..pvalues.len()).collect();
-    order.sort_by(|&a, &b| {
-        pvalues[a]
-            .total_cmp(&pvalues[b])
-            .then(scores[b].total_cmp(&scores[a]))
-            .then(a.cmp(&b))
-    });
-    let mut rank = vec![0; pvalues.len()];
-    for (r, &k) in order.iter().enumerate() {
-        rank[k] = r + 1;
-    }
-    rank
 }
 
 /// The entries `idx` of `v`.
 fn pick<T: Clone>(v: &[T], idx: &[usize]) -> Vec<T> {
     idx.iter().map(|&i| v[i].clone()).collect()
 }
-
-/// Root-cause sets (node indices) and candidate evidence, per row.
-type Located = (Vec<Vec<usize>>, Vec<Vec<Evidence>>);
 
 fn num(v: impl IntoIterator<Item = f64>) -> Column {
     Column::Num(v.into_iter().collect())
@@ -524,7 +474,8 @@ pub fn explain_long_table(model: &Fitted, rows: &[ExplainRow]) -> Result<Table> 
     let mut lines: Vec<(&ExplainRow, usize)> = Vec::new();
     for r in rows {
         let mut ks: Vec<usize> = (0..names.len()).collect();
-        ks.sort_by_key(|&k| r.evidence[k].rank);
+        // Rank 0 (not a candidate of the query's target) last.
+        ks.sort_by_key(|&k| (r.evidence[k].rank == 0, r.evidence[k].rank));
         lines.extend(ks.into_iter().map(|k| (r, k)));
     }
     let ev = |f: fn(&Evidence) -> f64| num(lines.iter().map(move |(r, k)| f(&r.evidence[*k])));

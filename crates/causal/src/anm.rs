@@ -601,7 +601,8 @@ impl CausalModel for Anm {
     /// `sd · (2·L·d + K·d²)` ([`crate::extrapolation`]); a linear one, `sd` times its
     /// disagreement with the network fitted beside it (a two-member ensemble: a plane chosen
     /// because the held-out rows could not tell a mild saturation from a line is not trusted
-    /// blindly 10 sd away). 0 inside the box and for every other node.
+    /// blindly 10 sd away). Unbounded (infinite) when a parent that never varied in training
+    /// moved ([`Extrapolation::moves_a_constant`]). 0 inside the box and for every other node.
     fn noise_slack_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
         // Encoding checks the rows too.
         let x = self.encoder.encode(xs)?;
@@ -633,6 +634,7 @@ impl CausalModel for Anm {
                     let row = &inputs[r * d..(r + 1) * d];
                     s[i] = match (&spread, net) {
                         _ if e.distance(row) == 0.0 => 0.0,
+                        _ if e.moves_a_constant(row) => f64::INFINITY,
                         (Some(spread), _) => sd * spread[r],
                         (None, Some(_)) => sd * e.slack(row),
                         (None, None) => 0.0,

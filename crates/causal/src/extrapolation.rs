@@ -109,6 +109,16 @@ impl Extrapolation {
             .sqrt()
     }
 
+    /// Whether `x` moves an input that never varied in training (`lo == hi`): the regressor
+    /// never saw how its output responds to that input, so no slope bounds the change and the
+    /// slack is unbounded. A service whose callee was always up learnt nothing about what the
+    /// callee's failure does to it; when both fail, the caller's failure is explained.
+    pub fn moves_a_constant(&self, x: &[f32]) -> bool {
+        x.iter()
+            .zip(self.lo.iter().zip(&self.hi))
+            .any(|(v, (lo, hi))| lo == hi && f64::from(*v) != *lo)
+    }
+
     /// The slack `2·L·d + K·d²` (standardised output units) of encoded parents `x`.
     pub fn slack(&self, x: &[f32]) -> f64 {
         let d = self.distance(x);
@@ -157,5 +167,18 @@ mod tests {
         assert!((e.slope - 4.0).abs() < 0.01, "{e:?}");
         let s = e.slack(&[12.0]);
         assert!(s >= 100.0 && (s - 280.0).abs() < 1.0, "{s}");
+    }
+
+    #[test]
+    fn an_input_constant_in_training_is_flagged_when_it_moves() {
+        // b never varied: moving it leaves a box of zero width in that direction.
+        let pts: Vec<f32> = (0..10).flat_map(|i| [i as f32, 2.0]).collect();
+        let f = |x: &[f32], n: usize| -> Vec<f64> { (0..n).map(|r| f64::from(x[2 * r])).collect() };
+        let e = Extrapolation::fit(&pts, 10, 2, f);
+        assert!(
+            !e.moves_a_constant(&[20.0, 2.0]),
+            "a far but varying input is not"
+        );
+        assert!(e.moves_a_constant(&[3.0, 2.5]));
     }
 }

@@ -492,6 +492,15 @@ pub enum RecourseArg {
     Search,
 }
 
+/// What `remedy fit` does with empty cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MissingArg {
+    /// Fill empty cells (and say how many).
+    Impute,
+    /// Refuse a row with an empty cell.
+    Error,
+}
+
 /// How `remedy recommend` finds actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum MethodArg {
@@ -515,10 +524,17 @@ pub struct FitArgs {
     #[arg(long)]
     pub graph: PathBuf,
     /// Feature schema (TOML): types, which features are actionable, costs and bounds. Without
-    /// it, numeric columns are continuous and actionable with cost = their sd, 0/1 columns
-    /// binary and text columns categorical (neither actionable).
+    /// it, numeric columns are continuous and actionable with cost = their sd (a 0/1 column
+    /// too: only a schema makes a feature binary) and text columns categorical (not
+    /// actionable).
     #[arg(long)]
     pub schema: Option<PathBuf>,
+    /// Empty cells (missing values): `impute` fills the training rows' gaps with values
+    /// drawn from each column's observed values and a new row's gaps with the normal median,
+    /// and never names a feature a row does not have as its root cause; `error` refuses them,
+    /// naming the row and the column.
+    #[arg(long, value_enum, default_value_t = MissingArg::Impute)]
+    pub missing: MissingArg,
     /// Anomaly detector.
     #[arg(long, value_enum, default_value_t = TabularDetectorArg::Ae)]
     pub detector: TabularDetectorArg,
@@ -645,6 +661,11 @@ pub struct ExplainArgs {
     /// deviation) instead of one line per row.
     #[arg(long)]
     pub long: bool,
+    /// Ask about an anomaly in this feature (a service-level objective that fired, say):
+    /// only it and its ancestors in the graph are root-cause candidates, ranked and corrected
+    /// for among themselves; the other features get rank 0 and are never named.
+    #[arg(long, value_name = "FEATURE")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -668,7 +668,7 @@ fn report_is_one_self_contained_page() {
 fn malformed_rows_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let model = fit_chain(dir.path());
-    let cases: [(&str, &[u8], &str); 6] = [
+    let cases: [(&str, &[u8], &str); 5] = [
         (
             "dup.csv",
             b"X0,X1,X1,X3\n1,2,3,4\n",
@@ -682,12 +682,6 @@ fn malformed_rows_are_refused() {
             "'abc' is not a number",
         ),
         ("inf.csv", b"X0,X1,X2,X3\n0,inf,2,3\n", "'X1'"),
-        // Finite but far beyond f32 once scaled: it used to score NaN, i.e. "normal".
-        (
-            "huge.csv",
-            b"X0,X1,X2,X3\n0,1e308,2,3\n",
-            "beyond what the model can score",
-        ),
     ];
     for (name, content, needle) in cases {
         let path = dir.path().join(name);
@@ -703,6 +697,53 @@ fn malformed_rows_are_refused() {
             );
         }
     }
+}
+
+/// A value far beyond f32 once scaled (it once scored NaN, "normal", then was refused) is
+/// the strongest evidence there is: flagged, its feature ranked first. An unknown --target
+/// or --missing is bad input.
+#[test]
+fn far_values_are_scored_and_targets_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = fit_chain(dir.path());
+    let huge = dir.path().join("huge.csv");
+    std::fs::write(&huge, "X0,X1,X2,X3\n0,1e308,2,3\n0,1e12,,3\n").unwrap();
+    let detect = json_rows(&ok(remedy()
+        .args(["detect", "--format", "json", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&huge)));
+    assert!(detect.iter().all(|r| r["is_anomaly"] == 1.0), "{detect:?}");
+    let explain = json_rows(&ok(remedy()
+        .args(["explain", "--format", "json", "--target", "X3", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(&huge)));
+    for r in &explain {
+        assert_eq!(r["rank_X1"], 1.0, "{r}");
+    }
+    // Row 2's X2 was empty: no evidence.
+    assert_eq!(explain[1]["pvalue_X2"], 1.0);
+    bad(
+        remedy()
+            .args(["explain", "--target", "nope", "--model"])
+            .arg(&model)
+            .arg("--data")
+            .arg(&huge),
+        "--target 'nope' is not a feature",
+    );
+    bad(
+        remedy().args([
+            "fit",
+            "--missing",
+            "drop",
+            "--train",
+            "a.csv",
+            "--graph",
+            "g.csv",
+        ]),
+        "--missing",
+    );
 }
 
 /// A category the model never saw (Adult's race R has levels 0..3) is bad input: exit 2 with

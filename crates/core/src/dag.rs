@@ -184,6 +184,21 @@ impl Dag {
         self.topo.iter().copied().filter(|&v| mark[v]).collect()
     }
 
+    /// Ancestors of node `i` (excluding `i`), in topological order.
+    pub fn ancestors(&self, i: usize) -> Vec<usize> {
+        let mut mark = vec![false; self.len()];
+        let mut stack = vec![i];
+        while let Some(v) = stack.pop() {
+            for &p in &self.parents[v] {
+                if !mark[p] {
+                    mark[p] = true;
+                    stack.push(p);
+                }
+            }
+        }
+        self.topo.iter().copied().filter(|&v| mark[v]).collect()
+    }
+
     /// Nodes with no parent.
     pub fn roots(&self) -> Vec<usize> {
         (0..self.len())
@@ -292,6 +307,8 @@ mod tests {
         assert_eq!(g.topological_order(), &[2, 1, 0]);
         assert_eq!(g.parents(0), &[1]);
         assert_eq!(g.descendants(2), vec![1, 0]);
+        assert_eq!(g.ancestors(0), vec![2, 1]);
+        assert!(g.ancestors(2).is_empty());
     }
 
     #[test]

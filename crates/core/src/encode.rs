@@ -6,9 +6,11 @@ use crate::schema::FeatureType;
 use crate::{Error, Result, Schema};
 use serde::{Deserialize, Serialize};
 
-/// Largest |scaled value| the encoder accepts: beyond it the networks' `f32` arithmetic
-/// overflows.
-pub const MAX_SCALED: f64 = 1e9;
+/// Largest |scaled value| the networks see: a value further out is clipped to it. A value a
+/// million training scales away is already as far out as evidence gets, and clipping keeps
+/// the networks' `f32` arithmetic (squares of layer outputs) finite instead of refusing the
+/// row; what is reported in the feature's own units is computed from the value itself.
+pub const MAX_SCALED: f64 = 1e6;
 
 /// How one feature is encoded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,9 +117,10 @@ impl TabularEncoder {
         off
     }
 
-    /// Encodes rows into a row-major `f32` matrix of [`TabularEncoder::width`] columns. Fails on
-    /// a row of the wrong length, a non-finite value, a binary value other than 0/1 or an unknown
-    /// category, naming the row (1-based) and the feature.
+    /// Encodes rows into a row-major `f32` matrix of [`TabularEncoder::width`] columns,
+    /// continuous values clipped to ±[`MAX_SCALED`] training scales. Fails on a row of the
+    /// wrong length, a non-finite value, a binary value other than 0/1 or an unknown category,
+    /// naming the row (1-based) and the feature.
     pub fn encode(&self, rows: &[Vec<f64>]) -> Result<Vec<f32>> {
         let w = self.width();
         let mut out = Vec::with_capacity(rows.len() * w);
@@ -142,17 +145,9 @@ impl TabularEncoder {
                 if !v.is_finite() {
                     return Err(bad("missing or non-finite value"));
                 }
-                // A value this many training scales away would overflow the networks' f32
-                // arithmetic (and score NaN, silently "normal"); refuse it instead.
-                let scaled = |z: f64| -> Result<f32> {
-                    if z.abs() > MAX_SCALED {
-                        Err(bad(&format!(
-                            "value {v:e} is {z:.1e} training scales from the training data, beyond what the model can score"
-                        )))
-                    } else {
-                        Ok(z as f32)
-                    }
-                };
+                // Clipped, not refused: see MAX_SCALED.
+                let scaled =
+                    |z: f64| -> Result<f32> { Ok(z.clamp(-MAX_SCALED, MAX_SCALED) as f32) };
                 match f {
                     FeatureEncoding::Standard { mean, sd } => out.push(scaled((v - mean) / sd)?),
                     FeatureEncoding::MinMax { min, max } => {
@@ -235,12 +230,17 @@ mod tests {
             .to_string();
         assert!(e.contains("'c'") && e.contains("row 1"), "{e}");
         assert!(enc.encode(&[vec![1.0]]).is_err());
-        // A finite value that would overflow the networks' f32 arithmetic is refused.
-        let e = enc
-            .encode(&[vec![1e308, 0.0, 0.0]])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("'c'") && e.contains("beyond"), "{e}");
-        assert!(enc.encode(&[vec![1e6, 0.0, 0.0]]).is_ok());
+        // A finite value that would overflow the networks' f32 arithmetic is clipped, not
+        // refused: mean 2, sd √2, so 1e308 lands at +MAX_SCALED and −1e308 at −MAX_SCALED.
+        let x = enc
+            .encode(&[vec![1e308, 0.0, 0.0], vec![-1e308, 0.0, 0.0]])
+            .unwrap();
+        assert_eq!((x[0], x[5]), (MAX_SCALED as f32, -MAX_SCALED as f32));
+        let x = enc.encode(&[vec![1e5, 0.0, 0.0]]).unwrap();
+        assert!(
+            (f64::from(x[0]) - (1e5 - 2.0) / 2f64.sqrt()).abs() < 1.0,
+            "{}",
+            x[0]
+        );
     }
 }

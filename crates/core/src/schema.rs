@@ -143,16 +143,20 @@ impl Schema {
     }
 
     /// Infers a schema from the named columns of a table: text columns become categorical
-    /// (levels sorted), numeric columns holding only 0 and 1 become binary, the rest continuous.
-    /// Continuous features are actionable with cost = their sample sd (1 when constant);
-    /// binary and categorical ones are not actionable, cost 1.
+    /// (levels sorted; an empty cell is a missing value, not a level), numeric columns
+    /// continuous, actionable with cost = the sample sd of their values (1 when constant or
+    /// empty). A numeric column is never inferred binary or categorical, even when it holds
+    /// only 0 and 1: a metric that sat at 0 in the normal rows (a latency that never moved)
+    /// must still be scored when it moves to 100; declare `type = "binary"` in a schema for a
+    /// real flag.
     pub fn infer(table: &Table, columns: &[&str]) -> Result<Self> {
         let mut features = Vec::with_capacity(columns.len());
         for &name in columns {
             let col = table.column(name)?;
             let feature = match col {
                 Column::Text(values) => {
-                    let mut levels: Vec<String> = values.clone();
+                    let mut levels: Vec<String> =
+                        values.iter().filter(|v| !v.is_empty()).cloned().collect();
                     levels.sort();
                     levels.dedup();
                     Feature {
@@ -165,26 +169,16 @@ impl Schema {
                     }
                 }
                 Column::Num(values) => {
-                    let binary = values.iter().all(|&v| v == 0.0 || v == 1.0);
-                    if binary {
-                        Feature {
-                            name: name.to_string(),
-                            kind: FeatureType::Binary,
-                            actionable: false,
-                            cost: 1.0,
-                            lower: None,
-                            upper: None,
-                        }
-                    } else {
-                        let sd = sample_sd(values);
-                        Feature {
-                            name: name.to_string(),
-                            kind: FeatureType::Continuous,
-                            actionable: true,
-                            cost: if sd.is_finite() && sd > 0.0 { sd } else { 1.0 },
-                            lower: None,
-                            upper: None,
-                        }
+                    let observed: Vec<f64> =
+                        values.iter().copied().filter(|v| v.is_finite()).collect();
+                    let sd = sample_sd(&observed);
+                    Feature {
+                        name: name.to_string(),
+                        kind: FeatureType::Continuous,
+                        actionable: true,
+                        cost: if sd.is_finite() && sd > 0.0 { sd } else { 1.0 },
+                        lower: None,
+                        upper: None,
                     }
                 }
             };
@@ -283,7 +277,8 @@ mod tests {
         ])
         .unwrap();
         let s = Schema::infer(&t, &["b", "c", "k"]).unwrap();
-        assert_eq!(s.features[0].kind, FeatureType::Binary);
+        // 0/1 numbers stay continuous: only a schema makes a feature binary.
+        assert_eq!(s.features[0].kind, FeatureType::Continuous);
         assert_eq!(s.features[1].kind, FeatureType::Continuous);
         assert!((s.features[1].cost - 1.0).abs() < 1e-12);
         assert!(s.features[1].actionable);

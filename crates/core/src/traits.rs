@@ -18,8 +18,9 @@ pub trait CausalModel {
 
     /// How far each node's abducted noise of each row may be off because the model is asked
     /// about parent values outside the data it learnt its mechanisms from: one value per node
-    /// (noise units, 0 where the model is sure), per row. `None` (the default) when the model
-    /// does not estimate it; the additive-noise model does for its non-linear mechanisms.
+    /// (noise units, 0 where the model is sure, infinite where nothing bounds it), per row.
+    /// `None` (the default) when the model does not estimate it; the additive-noise model
+    /// does.
     fn noise_slack_batch(&self, _xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
         Ok(None)
     }

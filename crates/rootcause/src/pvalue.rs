@@ -92,6 +92,18 @@ impl GpdTail {
         }
     }
 
+    /// `ln P(V ≥ v)` for `v ≥ threshold`, computed in logs so that it stays finite and
+    /// strictly decreasing however far out `v` lies (where `P` underflows to 0).
+    fn log_survival(&self, v: f64) -> f64 {
+        let y = (v - self.threshold).max(0.0) / self.scale;
+        let log_s = if self.shape > 1e-9 {
+            -(self.shape * y).ln_1p() / self.shape
+        } else {
+            -y
+        };
+        self.share.ln() + log_s
+    }
+
     /// `P(V ≥ v)` for `v ≥ threshold`.
     fn survival(&self, v: f64) -> f64 {
         let y = (v - self.threshold).max(0.0) / self.scale;
@@ -121,6 +133,14 @@ impl UpperTail {
         let mut excesses: Vec<f64> = sorted[n - m..].iter().map(|v| v - threshold).collect();
         let tail = GpdTail::fit(threshold, m as f64 / n as f64, &mut excesses);
         UpperTail { sorted, tail }
+    }
+
+    /// `ln P(V ≥ v)` under the calibration rows ([`GpdTail::log_survival`] beyond them).
+    fn log_survival(&self, v: f64) -> f64 {
+        if v > self.tail.threshold {
+            return self.tail.log_survival(v);
+        }
+        self.survival(v).ln()
     }
 
     /// `P(V ≥ v)` under the calibration rows.
@@ -240,6 +260,24 @@ impl PValueReference {
         self.rows
     }
 
+    /// The natural log of [`PValueReference::pvalues`], computed in logs: finite and strictly
+    /// decreasing with the distance far beyond the calibration range, where the p-value
+    /// itself underflows to 0. Ranking by it leaves no ties between features far out.
+    pub fn log_pvalues(&self, noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        check_noise(noise, &self.dims, "noise row")?;
+        let offsets = block_offsets(&self.dims);
+        Ok(noise
+            .iter()
+            .map(|u| {
+                self.blocks
+                    .iter()
+                    .zip(&self.calibrations)
+                    .map(|(&b, c)| block_log_pvalue(c, &u[offsets[b]..offsets[b] + self.dims[b]]))
+                    .collect()
+            })
+            .collect())
+    }
+
     /// The p-value of each fitted block, per noise vector (module docs).
     pub fn pvalues(&self, noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         check_noise(noise, &self.dims, "noise row")?;
@@ -255,6 +293,16 @@ impl PValueReference {
             })
             .collect())
     }
+}
+
+fn block_log_pvalue(c: &BlockCalibration, block: &[f64]) -> f64 {
+    match c {
+        BlockCalibration::Scalar { median, upper } => upper.log_survival((block[0] - median).abs()),
+        BlockCalibration::Distance { mean, chol, upper } => {
+            upper.log_survival(mahalanobis_sq_from(chol, mean, block).sqrt())
+        }
+    }
+    .min(0.0)
 }
 
 fn block_pvalue(c: &BlockCalibration, block: &[f64]) -> f64 {
@@ -395,6 +443,32 @@ mod tests {
         // Two-sided: −8 as unusual as +8 up to the two fitted tails.
         let neg = r.pvalues(&[vec![-8.0]]).unwrap()[0][0];
         assert!(neg < 1e-4 && neg / at(8.0) < 100.0 && at(8.0) / neg < 100.0);
+    }
+
+    #[test]
+    fn log_pvalues_match_and_keep_ordering_where_pvalues_underflow() {
+        let mut rng = seed::rng(9);
+        let cal: Vec<Vec<f64>> = (0..300).map(|_| vec![gaussian(&mut rng)]).collect();
+        let r = PValueReference::fit(&cal, &[1], &[0], 0.0).unwrap();
+        let xs: Vec<Vec<f64>> = [0.1, 1.0, 2.5, 6.0, 40.0]
+            .iter()
+            .map(|&x| vec![x])
+            .collect();
+        let p = r.pvalues(&xs).unwrap();
+        let lp = r.log_pvalues(&xs).unwrap();
+        for (a, b) in p.iter().zip(&lp) {
+            assert!(
+                (a[0].ln() - b[0]).abs() < 1e-9 * (1.0 + b[0].abs()),
+                "{a:?} {b:?}"
+            );
+        }
+        // 1e4 and 1e5 calibration spreads out: both p-values underflow to 0, their logs stay
+        // finite and ordered (the exponential or heavier tail is at least linear in the log).
+        let far = r.pvalues(&[vec![1e4], vec![1e5]]).unwrap();
+        assert_eq!((far[0][0], far[1][0]), (0.0, 0.0));
+        let lf = r.log_pvalues(&[vec![1e4], vec![1e5]]).unwrap();
+        assert!(lf[0][0].is_finite() && lf[1][0].is_finite(), "{lf:?}");
+        assert!(lf[1][0] < lf[0][0], "{lf:?}");
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn run(a: &ExplainArgs) -> Result<()> {
     let rule = rule(a.rule, a.alpha, a.pi, "--alpha")?;
     let model = Fitted::load(&a.apply.model)?;
     let data = read_table(&a.apply.data)?;
-    let rows = model.explain(&data, a.all, &rule)?;
+    let rows = model.explain_target(&data, a.all, &rule, a.target.as_deref())?;
     if rows.is_empty() {
         eprintln!("no anomalous rows (pass --all to explain every row)");
     }

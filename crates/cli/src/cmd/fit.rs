@@ -4,12 +4,12 @@
 use std::time::Instant;
 
 use remedy_app::model::check_output_dir;
-use remedy_app::{CausalKind, DetectorKind, FitConfig, RecourseKind};
+use remedy_app::{CausalKind, DetectorKind, FitConfig, Missing, RecourseKind};
 use remedy_core::dot::read_graph;
 use remedy_core::io::read_table;
 use remedy_core::{Result, Schema};
 
-use crate::args::{CausalArg, FitArgs, RecourseArg, TabularDetectorArg};
+use crate::args::{CausalArg, FitArgs, MissingArg, RecourseArg, TabularDetectorArg};
 use crate::progress::Bar;
 
 pub fn run(a: &FitArgs) -> Result<()> {
@@ -34,6 +34,10 @@ pub fn run(a: &FitArgs) -> Result<()> {
         seed: a.seed,
         epochs: a.epochs,
         pi: a.pi,
+        missing: match a.missing {
+            MissingArg::Impute => Missing::Impute,
+            MissingArg::Error => Missing::Error,
+        },
         ..FitConfig::default()
     };
     let start = Instant::now();
@@ -46,6 +50,15 @@ pub fn run(a: &FitArgs) -> Result<()> {
             if ignored.len() == 1 { "" } else { "s" },
             a.train.display(),
             ignored.join(", ")
+        );
+    }
+    let filled = fitted.manifest.filled_cells;
+    if filled > 0 {
+        eprintln!(
+            "warning: {filled} empty cell{} of {} filled by drawing from each column's observed \
+             values (--missing error refuses them)",
+            if filled == 1 { "" } else { "s" },
+            a.train.display()
         );
     }
     fitted.save(&a.out, a.force)?;

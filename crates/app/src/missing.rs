@@ -1,0 +1,256 @@
+//! Empty cells and what the normal rows say about each feature's values: how `fit` fills the
+//! gaps of its training rows, how a new row's gaps are filled, which of a row's features were
+//! observed (a feature a row does not have is never named as its root cause), and which
+//! features never moved in the normal rows (their evidence is decided without a scale, see
+//! `ops`).
+//!
+//! Training rows: an empty cell is filled by a value drawn uniformly from the same column's
+//! observed training values (random hot-deck imputation, seeded). A fixed fill (the median)
+//! would shrink a sparsely observed column to a spike, and every real value of it in a new row
+//! would then look far off; drawing keeps the column's spread. New rows: an empty cell takes
+//! the column's training median (the most frequent level of a discrete feature), so the row's
+//! other features are judged against a typical value, and the feature is marked unobserved.
+
+use rand::Rng;
+use remedy_core::schema::FeatureType;
+use remedy_core::{Error, Result, Schema};
+use serde::{Deserialize, Serialize};
+
+/// What `fit` does with empty cells (and what the model then does with them in new rows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Missing {
+    /// Fill them (module docs) and say how many were filled.
+    #[default]
+    Impute,
+    /// Refuse a row with an empty cell, naming the row and the column.
+    Error,
+}
+
+/// Per feature (schema order), what the normal rows say about its values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormalValues {
+    /// How empty cells are treated.
+    pub policy: Missing,
+    /// The value that fills an empty cell of a new row: the training median of a continuous
+    /// feature, the most frequent value of a discrete one.
+    pub fill: Vec<f64>,
+    /// The feature's value when every normal row that has it holds the same value.
+    pub constant: Vec<Option<f64>>,
+}
+
+/// Rows with their gaps filled and, per row and feature, whether the value was observed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filled {
+    pub rows: Vec<Vec<f64>>,
+    pub observed: Vec<Vec<bool>>,
+    /// How many cells were filled.
+    pub filled: usize,
+}
+
+impl NormalValues {
+    /// Learns the fills and constants from training rows whose empty cells are NaN, and fills
+    /// those cells by drawing from the column's observed values (module docs). Fails on a
+    /// feature with no observed value, or on any gap under [`Missing::Error`].
+    pub fn fit(
+        schema: &Schema,
+        rows: &[Vec<f64>],
+        policy: Missing,
+        rng: &mut impl Rng,
+    ) -> Result<(NormalValues, Filled)> {
+        let d = schema.features.len();
+        let mut fill = Vec::with_capacity(d);
+        let mut constant = Vec::with_capacity(d);
+        let mut observed_values: Vec<Vec<f64>> = Vec::with_capacity(d);
+        for (j, f) in schema.features.iter().enumerate() {
+            let mut vals: Vec<f64> = rows.iter().map(|r| r[j]).filter(|v| !v.is_nan()).collect();
+            if vals.is_empty() {
+                return Err(Error::invalid(format!(
+                    "column '{}' has no value in the training rows; drop it from the graph or \
+                     give it normal values",
+                    f.name
+                )));
+            }
+            if policy == Missing::Error && vals.len() < rows.len() {
+                let r = rows.iter().position(|r| r[j].is_nan()).unwrap_or(0);
+                return Err(Error::invalid(format!(
+                    "training row {}, column '{}': missing value (fit with --missing impute to \
+                     fill empty cells)",
+                    r + 1,
+                    f.name
+                )));
+            }
+            let first = vals[0];
+            constant.push(vals.iter().all(|&v| v == first).then_some(first));
+            fill.push(match f.kind {
+                FeatureType::Continuous => median(&mut vals.clone()),
+                FeatureType::Binary | FeatureType::Categorical { .. } => mode(&mut vals.clone()),
+            });
+            vals.sort_by(f64::total_cmp);
+            observed_values.push(vals);
+        }
+        let mut filled = 0;
+        let mut out = rows.to_vec();
+        let mut observed = vec![vec![true; d]; rows.len()];
+        // Row-major, so the draws (and the model) depend only on the seed and the data.
+        for (r, row) in out.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                if v.is_nan() {
+                    let pool = &observed_values[j];
+                    *v = pool[rng.random_range(0..pool.len())];
+                    observed[r][j] = false;
+                    filled += 1;
+                }
+            }
+        }
+        Ok((
+            NormalValues {
+                policy,
+                fill,
+                constant,
+            },
+            Filled {
+                rows: out,
+                observed,
+                filled,
+            },
+        ))
+    }
+
+    /// Fills the empty (NaN) cells of new rows with [`NormalValues::fill`]; under
+    /// [`Missing::Error`] a gap is refused, naming the row and the feature.
+    pub fn fill(&self, schema: &Schema, rows: Vec<Vec<f64>>) -> Result<Filled> {
+        let mut filled = 0;
+        let mut observed = Vec::with_capacity(rows.len());
+        let mut out = rows;
+        for (r, row) in out.iter_mut().enumerate() {
+            let mut seen = vec![true; row.len()];
+            for (j, v) in row.iter_mut().enumerate() {
+                if v.is_nan() {
+                    if self.policy == Missing::Error {
+                        return Err(Error::invalid(format!(
+                            "row {}, column '{}': missing value (the model was fitted with \
+                             --missing error)",
+                            r + 1,
+                            schema.features[j].name
+                        )));
+                    }
+                    *v = self.fill[j];
+                    seen[j] = false;
+                    filled += 1;
+                }
+            }
+            observed.push(seen);
+        }
+        Ok(Filled {
+            rows: out,
+            observed,
+            filled,
+        })
+    }
+
+    /// Whether feature `j`'s value `v` differs from the constant it held in every normal row
+    /// (`None`: the feature varied in the normal rows). Equal within a relative 1e-9.
+    pub fn moved_constant(&self, j: usize, v: f64) -> Option<bool> {
+        let c = self.constant.get(j).copied().flatten()?;
+        Some((v - c).abs() > 1e-9 * c.abs().max(f64::MIN_POSITIVE))
+    }
+}
+
+/// Median of a non-empty sample (sorted in place).
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        0.5 * (v[m - 1] + v[m])
+    } else {
+        v[m]
+    }
+}
+
+/// Most frequent value of a non-empty sample (the smallest among equals; sorted in place).
+fn mode(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let (mut best, mut best_n) = (v[0], 0);
+    let mut i = 0;
+    while i < v.len() {
+        let k = v[i..].iter().take_while(|&&x| x == v[i]).count();
+        if k > best_n {
+            (best, best_n) = (v[i], k);
+        }
+        i += k;
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use remedy_core::schema::Feature;
+
+    fn schema() -> Schema {
+        let f = |name: &str| Feature {
+            name: name.into(),
+            kind: FeatureType::Continuous,
+            actionable: true,
+            cost: 1.0,
+            lower: None,
+            upper: None,
+        };
+        Schema::new(vec![f("a"), f("b"), f("c")]).unwrap()
+    }
+
+    #[test]
+    fn training_gaps_are_drawn_from_the_column_and_new_gaps_take_the_median() {
+        let nan = f64::NAN;
+        let rows = vec![
+            vec![1.0, 5.0, 7.0],
+            vec![2.0, nan, 7.0],
+            vec![3.0, 6.0, nan],
+            vec![10.0, nan, 7.0],
+        ];
+        let mut rng = remedy_core::seed::child(1, "t");
+        let (nv, f) = NormalValues::fit(&schema(), &rows, Missing::Impute, &mut rng).unwrap();
+        assert_eq!(f.filled, 3);
+        assert!([5.0, 6.0].contains(&f.rows[1][1]) && [5.0, 6.0].contains(&f.rows[3][1]));
+        assert_eq!(f.rows[2][2], 7.0);
+        assert_eq!(f.observed[1], vec![true, false, true]);
+        assert_eq!(nv.fill, vec![2.5, 5.5, 7.0]);
+        assert_eq!(nv.constant, vec![None, None, Some(7.0)]);
+        assert_eq!(nv.moved_constant(2, 7.0), Some(false));
+        assert_eq!(nv.moved_constant(2, 7.5), Some(true));
+        assert_eq!(nv.moved_constant(0, 7.5), None);
+        let g = nv.fill(&schema(), vec![vec![nan, 1.0, 2.0]]).unwrap();
+        assert_eq!(g.rows[0], vec![2.5, 1.0, 2.0]);
+        assert_eq!(g.observed[0], vec![false, true, true]);
+        assert_eq!(g.filled, 1);
+    }
+
+    #[test]
+    fn refusals_name_the_column() {
+        let nan = f64::NAN;
+        let mut rng = remedy_core::seed::child(1, "t");
+        let rows = vec![vec![1.0, nan, 2.0], vec![2.0, nan, 3.0]];
+        let e = NormalValues::fit(&schema(), &rows, Missing::Impute, &mut rng)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("'b'") && e.contains("no value"), "{e}");
+        let rows = vec![vec![1.0, 1.0, 2.0], vec![2.0, nan, 3.0]];
+        let e = NormalValues::fit(&schema(), &rows, Missing::Error, &mut rng)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 2") && e.contains("'b'"), "{e}");
+        let (nv, _) = NormalValues::fit(
+            &schema(),
+            &[vec![1.0, 1.0, 2.0], vec![2.0, 3.0, 3.0]],
+            Missing::Error,
+            &mut rng,
+        )
+        .unwrap();
+        let e = nv
+            .fill(&schema(), vec![vec![1.0, nan, 1.0]])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("row 1") && e.contains("'b'"), "{e}");
+    }
+}
