@@ -46,11 +46,13 @@ pub(crate) struct Query<'a> {
     pub at_least_one: bool,
 }
 
-/// How strong one candidate's evidence is: `ln p`, then the relative change of a moved
-/// constant feature.
+/// How strong one candidate's evidence is: `ln p` (the reported p-value), the ranking
+/// statistic ([`remedy_rootcause::PValueReference::ranking_log_pvalues`]), and the relative
+/// change of a moved constant feature.
 #[derive(Debug, Clone, Copy)]
 struct Strength {
     log_p: f64,
+    ranking_log_p: f64,
     relative: f64,
 }
 
@@ -99,78 +101,92 @@ impl Fitted {
         let reference = &self.manifest.noise_reference;
         let scores = reference.scores(&noise)?;
         let slack = self.causal.noise_slack_batch(rows)?;
-        let log_p = self
-            .manifest
-            .calibration
-            .log_pvalues(&self.within_slack(&noise, slack.as_deref()))?;
+        let judged = self.within_slack(&noise, slack.as_deref());
+        let calibration = &self.manifest.calibration;
+        let log_p = calibration.log_pvalues(&judged)?;
+        let ranking_log_p = calibration.ranking_log_pvalues(&judged)?;
+        let distance = self.causal.parent_distance_batch(rows)?;
         let blocks = reference.blocks();
-        let mut evidence = Vec::with_capacity(rows.len());
-        for r in 0..rows.len() {
-            let strength: Vec<Strength> = blocks
-                .iter()
-                .enumerate()
-                .map(|(k, &j)| {
-                    let row_slack = slack.as_ref().map(|s| s[r][j]);
-                    self.strength(j, rows[r][j], q.observed[r][j], log_p[r][k], row_slack)
-                })
-                .collect();
-            let eligible: Vec<bool> = blocks.iter().map(|&j| q.eligible[j]).collect();
-            let ranks = ranks(&strength, &scores[r], &eligible);
-            evidence.push(
-                (0..blocks.len())
-                    .map(|k| {
-                        let j = blocks[k];
-                        let seen = q.observed[r][j];
-                        Evidence {
-                            score: if seen { scores[r][k] } else { 0.0 },
-                            pvalue: strength[k].log_p.exp(),
-                            rank: ranks[k],
-                            deviation: if seen {
-                                self.deviation(j, &noise[r])
-                            } else {
-                                f64::NAN
-                            },
-                        }
-                    })
-                    .collect::<Vec<_>>(),
-            );
-        }
         let usable = |r: usize, j: usize| q.eligible[j] && q.observed[r][j];
-        let sets = match rule {
+        // Per row: the strength of each candidate, then the rule's set before any fallback.
+        let strength: Vec<Vec<Strength>> = (0..rows.len())
+            .map(|r| {
+                blocks
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &j)| {
+                        let row_slack = slack.as_ref().map(|s| s[r][j]);
+                        let (p, rank_p) = (log_p[r][k], ranking_log_p[r][k]);
+                        self.strength(j, rows[r][j], q.observed[r][j], (p, rank_p), row_slack)
+                    })
+                    .collect()
+            })
+            .collect();
+        let mut sets: Vec<Vec<usize>> = match rule {
             RootCauseRule::Quantile { pi } => reference
                 .flagged(&noise, pi.unwrap_or(self.manifest.pi))?
                 .into_iter()
                 .enumerate()
                 .map(|(r, set)| set.into_iter().filter(|&j| usable(r, j)).collect())
                 .collect(),
-            RootCauseRule::FamilyWise(f) => evidence
+            RootCauseRule::FamilyWise(f) => strength
                 .iter()
                 .enumerate()
-                .map(|(r, ev)| {
+                .map(|(r, st)| {
                     let ks: Vec<usize> = (0..blocks.len())
                         .filter(|&k| q.eligible[blocks[k]])
                         .collect();
-                    let pv: Vec<f64> = ks.iter().map(|&k| ev[k].pvalue).collect();
-                    let mut set: Vec<usize> = f
-                        .flag(&pv)
+                    let pv: Vec<f64> = ks.iter().map(|&k| st[k].log_p.exp()).collect();
+                    f.flag(&pv)
                         .into_iter()
                         .map(|i| blocks[ks[i]])
                         .filter(|&j| usable(r, j))
-                        .collect();
-                    if q.at_least_one
-                        && q.flagged[r]
-                        && set.is_empty()
-                        && let Some(k) = ev.iter().position(|e| e.rank == 1)
-                        && usable(r, blocks[k])
-                        && ev[k].pvalue < 1.0
-                    {
-                        set.push(blocks[k]);
-                    }
-                    set.sort_unstable();
-                    set
+                        .collect()
                 })
                 .collect(),
         };
+        let mut evidence = Vec::with_capacity(rows.len());
+        for r in 0..rows.len() {
+            // First tier: named by the rule on evidence that rests on no extrapolation (every
+            // parent inside its training range).
+            let tier: Vec<u8> = blocks
+                .iter()
+                .map(|&j| {
+                    let inside = distance.as_ref().is_none_or(|d| d[r][j] == 0.0);
+                    u8::from(!(inside && sets[r].contains(&j)))
+                })
+                .collect();
+            let eligible: Vec<bool> = blocks.iter().map(|&j| q.eligible[j]).collect();
+            let ranks = ranks(&strength[r], &tier, &scores[r], &eligible);
+            let ev: Vec<Evidence> = (0..blocks.len())
+                .map(|k| {
+                    let j = blocks[k];
+                    let seen = q.observed[r][j];
+                    Evidence {
+                        score: if seen { scores[r][k] } else { 0.0 },
+                        pvalue: strength[r][k].log_p.exp(),
+                        rank: ranks[k],
+                        deviation: if seen {
+                            self.deviation(j, &noise[r])
+                        } else {
+                            f64::NAN
+                        },
+                    }
+                })
+                .collect();
+            if matches!(rule, RootCauseRule::FamilyWise(_))
+                && q.at_least_one
+                && q.flagged[r]
+                && sets[r].is_empty()
+                && let Some(k) = ev.iter().position(|e| e.rank == 1)
+                && usable(r, blocks[k])
+                && ev[k].pvalue < 1.0
+            {
+                sets[r].push(blocks[k]);
+            }
+            sets[r].sort_unstable();
+            evidence.push(ev);
+        }
         Ok((sets, evidence))
     }
 
@@ -180,11 +196,12 @@ impl Fitted {
         j: usize,
         x: f64,
         observed: bool,
-        log_p: f64,
+        (log_p, ranking_log_p): (f64, f64),
         slack: Option<f64>,
     ) -> Strength {
         let none = Strength {
             log_p: 0.0,
+            ranking_log_p: 0.0,
             relative: 0.0,
         };
         if !observed {
@@ -198,6 +215,7 @@ impl Fitted {
         match moved {
             None => Strength {
                 log_p,
+                ranking_log_p,
                 relative: 0.0,
             },
             Some((false, _)) => none,
@@ -206,6 +224,7 @@ impl Fitted {
                 let c = c.unwrap_or(0.0);
                 Strength {
                     log_p: f64::NEG_INFINITY,
+                    ranking_log_p: f64::NEG_INFINITY,
                     relative: if c == 0.0 {
                         (x - c).abs()
                     } else {
@@ -254,15 +273,19 @@ impl Fitted {
     }
 }
 
-/// Rank of each candidate (1 = strongest) among the eligible ones: smallest `ln p` first,
-/// then the largest relative change, then the highest score, then candidate order. An
-/// ineligible candidate gets rank 0.
-fn ranks(strength: &[Strength], scores: &[f64], eligible: &[bool]) -> Vec<usize> {
+/// Rank of each candidate (1 = strongest) among the eligible ones: lower tier first, then
+/// the smallest ranking `ln p`, then the largest relative change, then the highest score,
+/// then candidate order. An ineligible candidate gets rank 0.
+fn ranks(strength: &[Strength], tier: &[u8], scores: &[f64], eligible: &[bool]) -> Vec<usize> {
     let mut order: Vec<usize> = (0..strength.len()).filter(|&k| eligible[k]).collect();
     order.sort_by(|&a, &b| {
-        strength[a]
-            .log_p
-            .total_cmp(&strength[b].log_p)
+        tier[a]
+            .cmp(&tier[b])
+            .then(
+                strength[a]
+                    .ranking_log_p
+                    .total_cmp(&strength[b].ranking_log_p),
+            )
             .then(strength[b].relative.total_cmp(&strength[a].relative))
             .then(scores[b].total_cmp(&scores[a]))
             .then(a.cmp(&b))
@@ -280,7 +303,11 @@ mod tests {
 
     #[test]
     fn ranks_use_logs_then_relative_change_and_skip_ineligible() {
-        let s = |log_p: f64, relative: f64| Strength { log_p, relative };
+        let s = |log_p: f64, relative: f64| Strength {
+            log_p,
+            ranking_log_p: log_p,
+            relative,
+        };
         let strength = [
             s(-800.0, 0.0),
             s(f64::NEG_INFINITY, 0.25),
@@ -290,10 +317,20 @@ mod tests {
         ];
         // Scores tie at a cap: they decide nothing here.
         let scores = [6.0; 5];
-        assert_eq!(ranks(&strength, &scores, &[true; 5]), vec![4, 2, 3, 1, 5]);
+        let tier = [0; 5];
         assert_eq!(
-            ranks(&strength, &scores, &[true, false, true, false, true]),
+            ranks(&strength, &tier, &scores, &[true; 5]),
+            vec![4, 2, 3, 1, 5]
+        );
+        assert_eq!(
+            ranks(&strength, &tier, &scores, &[true, false, true, false, true]),
             vec![2, 0, 1, 0, 3]
+        );
+        // A named candidate whose evidence rests on no extrapolation comes first.
+        let tier = [1, 1, 1, 1, 0];
+        assert_eq!(
+            ranks(&strength, &tier, &scores, &[true; 5]),
+            vec![5, 3, 4, 2, 1]
         );
     }
 }

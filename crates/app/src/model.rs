@@ -285,7 +285,7 @@ pub fn fit(
             "filled empty training cells by drawing from each column's observed values"
         );
     }
-    let rows = filled.rows;
+    let (rows, observed) = (filled.rows, filled.observed);
     if rows.len() < 10 {
         return Err(Error::invalid(format!(
             "{}: {} training rows; fitting needs at least 10 normal rows",
@@ -312,6 +312,12 @@ pub fn fit(
         ix.iter().map(|&i| rows[i].clone()).collect()
     };
     let (tr, va) = (pick(ti), pick(vi));
+    let pick_observed = |ix: &[usize]| -> Vec<Vec<bool>> {
+        let mut ix = ix.to_vec();
+        ix.sort_unstable();
+        ix.iter().map(|&i| observed[i].clone()).collect()
+    };
+    let (tr_observed, va_observed) = (pick_observed(ti), pick_observed(vi));
     let feature_sd: Vec<f64> = (0..schema.features.len())
         .map(|j| sample_sd(&tr.iter().map(|r| r[j]).collect::<Vec<_>>()))
         .collect();
@@ -391,9 +397,20 @@ pub fn fit(
     } else {
         Vec::new()
     };
-    let calibration_noise = if held_out { &held_out_noise } else { &noise };
-    let calibration =
-        PValueReference::fit(calibration_noise, &causal.noise_dims(), &candidates, 1e-6)?;
+    let (calibration_noise, calibration_observed) = if held_out {
+        (&held_out_noise, &va_observed)
+    } else {
+        (&noise, &tr_observed)
+    };
+    // Each node is calibrated on the rows that have it: a filled cell is no sample of its
+    // normal noise.
+    let calibration = PValueReference::fit_observed(
+        calibration_noise,
+        &causal.noise_dims(),
+        &candidates,
+        1e-6,
+        Some(calibration_observed),
+    )?;
     let noise_median = causal.noise_dims().iter().all(|&k| k == 1).then(|| {
         (0..dag.len())
             .map(|j| {
@@ -503,6 +520,9 @@ impl<M: CausalModel> CausalModel for RcCausal<M> {
     }
     fn noise_slack_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
         self.0.noise_slack_batch(xs)
+    }
+    fn parent_distance_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
+        self.0.parent_distance_batch(xs)
     }
     fn predict_batch(&self, us: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         self.0.predict_batch(us)

@@ -645,6 +645,28 @@ impl CausalModel for Anm {
         Ok(Some(slack))
     }
 
+    /// The Euclidean distance of each regressor node's encoded parents from their training
+    /// box ([`Extrapolation::distance`], standardised units); 0 for other nodes.
+    fn parent_distance_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
+        let x = self.encoder.encode(xs)?;
+        let n = xs.len();
+        let mut dist = vec![vec![0.0; self.dag.len()]; n];
+        for (i, m) in self.mechanisms.iter().enumerate() {
+            if let Mechanism::Regressor {
+                extrapolation: Some(e),
+                ..
+            } = m
+            {
+                let inputs = self.parent_inputs(i, &x, n);
+                let d = e.lo.len();
+                for (r, row) in dist.iter_mut().enumerate() {
+                    row[i] = e.distance(&inputs[r * d..(r + 1) * d]);
+                }
+            }
+        }
+        Ok(Some(dist))
+    }
+
     fn abduct_batch(&self, xs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         self.check_rows(xs)?;
         let mut u = vec![vec![0.0; self.dag.len()]; xs.len()];

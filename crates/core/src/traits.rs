@@ -25,6 +25,14 @@ pub trait CausalModel {
         Ok(None)
     }
 
+    /// How far each node's parents of each row lie outside the values the model learnt the
+    /// node's mechanism from (0 inside; model-specific units, the additive-noise model's are
+    /// standardised parent values): where it is positive, the node's abducted noise rests on
+    /// an extrapolation. `None` (the default) when the model does not track it.
+    fn parent_distance_batch(&self, _xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
+        Ok(None)
+    }
+
     /// [`CausalModel::abduct`] for many rows; models that batch on tensors override it.
     fn abduct_batch(&self, xs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
         xs.iter().map(|x| self.abduct(x)).collect()

@@ -49,6 +49,8 @@ use serde::{Deserialize, Serialize};
 const TAIL_FRACTION: f64 = 0.1;
 /// Fewest values in a fitted tail (when the calibration set allows).
 const MIN_TAIL: usize = 10;
+/// Fewest calibration rows in which a node must have been observed to be judged.
+pub const MIN_OBSERVED: usize = 4;
 /// Largest GPD shape accepted (heavier tails than this are taken as this).
 const MAX_SHAPE: f64 = 0.5;
 
@@ -104,6 +106,14 @@ impl GpdTail {
         self.share.ln() + log_s
     }
 
+    /// `ln P(V ≥ v)` for `v ≥ threshold` under the exponential tail (`ξ = 0`) with the same
+    /// threshold, share and mean excess: a ranking statistic that leaves the fitted shape
+    /// out ([`PValueReference::ranking_log_pvalues`]).
+    fn log_survival_exponential(&self, v: f64) -> f64 {
+        let mean_excess = self.scale / (1.0 - self.shape);
+        self.share.ln() - (v - self.threshold).max(0.0) / mean_excess
+    }
+
     /// `P(V ≥ v)` for `v ≥ threshold`.
     fn survival(&self, v: f64) -> f64 {
         let y = (v - self.threshold).max(0.0) / self.scale;
@@ -122,6 +132,10 @@ impl GpdTail {
 struct UpperTail {
     sorted: Vec<f64>,
     tail: GpdTail,
+    /// Too few values to fit a tail (fewer than `2·MIN_TAIL`): the rank p-value everywhere,
+    /// never below `1/(n + 1)`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    rank_only: bool,
 }
 
 impl UpperTail {
@@ -132,20 +146,32 @@ impl UpperTail {
         let threshold = sorted[n - m - 1];
         let mut excesses: Vec<f64> = sorted[n - m..].iter().map(|v| v - threshold).collect();
         let tail = GpdTail::fit(threshold, m as f64 / n as f64, &mut excesses);
-        UpperTail { sorted, tail }
+        UpperTail {
+            rank_only: n < 2 * MIN_TAIL,
+            sorted,
+            tail,
+        }
     }
 
     /// `ln P(V ≥ v)` under the calibration rows ([`GpdTail::log_survival`] beyond them).
     fn log_survival(&self, v: f64) -> f64 {
-        if v > self.tail.threshold {
+        if !self.rank_only && v > self.tail.threshold {
             return self.tail.log_survival(v);
+        }
+        self.survival(v).ln()
+    }
+
+    /// [`UpperTail::log_survival`] with the exponential tail beyond the calibration rows.
+    fn ranking_log_survival(&self, v: f64) -> f64 {
+        if !self.rank_only && v > self.tail.threshold {
+            return self.tail.log_survival_exponential(v);
         }
         self.survival(v).ln()
     }
 
     /// `P(V ≥ v)` under the calibration rows.
     fn survival(&self, v: f64) -> f64 {
-        if v > self.tail.threshold {
+        if !self.rank_only && v > self.tail.threshold {
             return self.tail.survival(v);
         }
         let n = self.sorted.len();
@@ -167,6 +193,9 @@ enum BlockCalibration {
     /// A one-value block: the calibration median and the tail of the calibration values'
     /// distances from it.
     Scalar { median: f64, upper: UpperTail },
+    /// Observed in fewer than [`MIN_OBSERVED`] calibration rows (a column mostly empty in the
+    /// normal data): nothing to judge it by, p-value 1.
+    Unjudged { observed: usize },
     /// A multi-value block: mean and Cholesky factor of the ridge-regularised covariance and
     /// the tail of the calibration rows' Mahalanobis distances.
     Distance {
@@ -191,6 +220,21 @@ impl PValueReference {
     /// calibration noise `noise` (one held-out normal row's noise per entry); `ridge` is the
     /// relative covariance ridge of multi-value blocks (as [`crate::NoiseReference`]).
     pub fn fit(noise: &[Vec<f64>], dims: &[usize], blocks: &[usize], ridge: f64) -> Result<Self> {
+        Self::fit_observed(noise, dims, blocks, ridge, None)
+    }
+
+    /// As [`PValueReference::fit`], each block calibrated only on the rows where its node was
+    /// observed (`observed[r][node]`; an empty cell filled for the arithmetic is no sample of
+    /// the node's normal noise). A node observed in fewer than [`MIN_OBSERVED`] rows gets
+    /// p-value 1; one observed in fewer than 20 gets rank p-values only (no fitted tail, so
+    /// never below `1/(n + 1)`).
+    pub fn fit_observed(
+        noise: &[Vec<f64>],
+        dims: &[usize],
+        blocks: &[usize],
+        ridge: f64,
+        observed: Option<&[Vec<bool>]>,
+    ) -> Result<Self> {
         check_reference_inputs(
             noise,
             dims,
@@ -206,7 +250,23 @@ impl PValueReference {
         let mut calibrations = Vec::with_capacity(blocks.len());
         for &b in blocks {
             let (start, k) = (offsets[b], dims[b]);
+            let seen: Vec<Vec<f64>>;
+            let noise: &[Vec<f64>] = match observed {
+                Some(obs) => {
+                    seen = noise
+                        .iter()
+                        .zip(obs)
+                        .filter(|(_, o)| o[b])
+                        .map(|(u, _)| u.clone())
+                        .collect();
+                    &seen
+                }
+                None => noise,
+            };
             let calibration = match k {
+                _ if noise.len() < MIN_OBSERVED => BlockCalibration::Unjudged {
+                    observed: noise.len(),
+                },
                 0 => {
                     return Err(Error::invalid(format!(
                         "node {b} has no noise values, so it cannot be a root-cause candidate"
@@ -264,6 +324,21 @@ impl PValueReference {
     /// decreasing with the distance far beyond the calibration range, where the p-value
     /// itself underflows to 0. Ranking by it leaves no ties between features far out.
     pub fn log_pvalues(&self, noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        self.log_pvalues_with(noise, false)
+    }
+
+    /// A ranking statistic for comparing features: [`PValueReference::log_pvalues`] with
+    /// every tail beyond the calibration rows taken exponential (`ξ = 0`, the fitted mean
+    /// excess as its scale). Inside the calibration range it is the log p-value. Far beyond
+    /// it, the fitted shapes (estimated from the 10% most extreme calibration rows, a dozen
+    /// values when a hundred rows were held out) decide the order of two features by tens of
+    /// orders of magnitude while saying little: with one shape for all, features far out are
+    /// ordered by their distance in tail scales. The p-values keep their fitted tails.
+    pub fn ranking_log_pvalues(&self, noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
+        self.log_pvalues_with(noise, true)
+    }
+
+    fn log_pvalues_with(&self, noise: &[Vec<f64>], ranking: bool) -> Result<Vec<Vec<f64>>> {
         check_noise(noise, &self.dims, "noise row")?;
         let offsets = block_offsets(&self.dims);
         Ok(noise
@@ -272,7 +347,9 @@ impl PValueReference {
                 self.blocks
                     .iter()
                     .zip(&self.calibrations)
-                    .map(|(&b, c)| block_log_pvalue(c, &u[offsets[b]..offsets[b] + self.dims[b]]))
+                    .map(|(&b, c)| {
+                        block_log_pvalue(c, &u[offsets[b]..offsets[b] + self.dims[b]], ranking)
+                    })
                     .collect()
             })
             .collect())
@@ -295,18 +372,27 @@ impl PValueReference {
     }
 }
 
-fn block_log_pvalue(c: &BlockCalibration, block: &[f64]) -> f64 {
-    match c {
-        BlockCalibration::Scalar { median, upper } => upper.log_survival((block[0] - median).abs()),
+/// `ln p` of one block, with the fitted tail (`ranking`: the exponential tail) beyond the
+/// calibration rows.
+fn block_log_pvalue(c: &BlockCalibration, block: &[f64], ranking: bool) -> f64 {
+    let (upper, v) = match c {
+        BlockCalibration::Unjudged { .. } => return 0.0,
+        BlockCalibration::Scalar { median, upper } => (upper, (block[0] - median).abs()),
         BlockCalibration::Distance { mean, chol, upper } => {
-            upper.log_survival(mahalanobis_sq_from(chol, mean, block).sqrt())
+            (upper, mahalanobis_sq_from(chol, mean, block).sqrt())
         }
+    };
+    if ranking {
+        upper.ranking_log_survival(v)
+    } else {
+        upper.log_survival(v)
     }
     .min(0.0)
 }
 
 fn block_pvalue(c: &BlockCalibration, block: &[f64]) -> f64 {
     match c {
+        BlockCalibration::Unjudged { .. } => 1.0,
         BlockCalibration::Scalar { median, upper } => upper.survival((block[0] - median).abs()),
         BlockCalibration::Distance { mean, chol, upper } => {
             upper.survival(mahalanobis_sq_from(chol, mean, block).sqrt())
@@ -469,6 +555,15 @@ mod tests {
         let lf = r.log_pvalues(&[vec![1e4], vec![1e5]]).unwrap();
         assert!(lf[0][0].is_finite() && lf[1][0].is_finite(), "{lf:?}");
         assert!(lf[1][0] < lf[0][0], "{lf:?}");
+        // The ranking statistic equals ln p inside the calibration range and is linear in
+        // the distance beyond it (exponential tail): equal steps, equal decrements.
+        let rk = r
+            .ranking_log_pvalues(&[vec![0.5], vec![10.0], vec![20.0], vec![30.0]])
+            .unwrap();
+        let inside = r.log_pvalues(&[vec![0.5]]).unwrap()[0][0];
+        assert!((rk[0][0] - inside).abs() < 1e-12);
+        let (a, b) = (rk[1][0] - rk[2][0], rk[2][0] - rk[3][0]);
+        assert!(a > 0.0 && (a - b).abs() < 1e-9 * a, "{rk:?}");
     }
 
     #[test]
