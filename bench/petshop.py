@@ -375,6 +375,10 @@ def main():
         tr = traversal(full_graph, tnode, train_cols, window)
         ranked = [c for c, _ in tr]
         res["traversal"] = ranked.index(truth) + 1 if truth in ranked else None
+        # The same with ties against it (scores of inf or equal sums tie; upstream breaks them
+        # by the order of a Python set of names).
+        scores = dict(tr)
+        res["traversal_ties"] = position(scores, truth, lambda v: v) if truth in scores else None
         results.append(res)
         rr = res["remedy"]
         print(f"{tag:16s} {metric:12s} truth={truth[:40]:40s} remedy="
@@ -387,7 +391,8 @@ def main():
 
     print()
     print(f"{'metric':14s} {'n':>3s} {'refused':>8s} | {'remedy top1/top3':>17s} | "
-          f"{'|z| top1/top3':>14s} | {'|z| target':>11s} | {'traversal':>10s}")
+          f"{'|z| top1/top3':>14s} | {'|z| target':>11s} | {'traversal':>10s} | "
+          f"{'trav. ties against':>18s}")
     for metric in ("latency", "availability", None):
         sel = [r for r in results if metric is None or r["metric"] == metric]
         rem = [r["remedy"].get("pos") for r in sel]
@@ -395,9 +400,11 @@ def main():
         zs = [r["z"] for r in sel]
         zt = [r["z_target"] for r in sel]
         tr = [r["traversal"] for r in sel]
+        tt = [r["traversal_ties"] for r in sel]
         print(f"{metric or 'overall':14s} {len(sel):3d} {refused:8d} | "
               f"{topk(rem, 1):8.2f}/{topk(rem, 3):.2f} | {topk(zs, 1):9.2f}/{topk(zs, 3):.2f} | "
-              f"{topk(zt, 1):6.2f}/{topk(zt, 3):.2f} | {topk(tr, 1):5.2f}/{topk(tr, 3):.2f}")
+              f"{topk(zt, 1):6.2f}/{topk(zt, 3):.2f} | {topk(tr, 1):5.2f}/{topk(tr, 3):.2f} | "
+              f"{topk(tt, 1):13.2f}/{topk(tt, 3):.2f}")
     secs = [r["remedy"]["secs"] for r in results if "secs" in r["remedy"]]
     fit_secs = [f[3]["secs"] for f in fits.values()]
     print(f"remedy: fit {', '.join(f'{s:.1f}' for s in fit_secs)} s; explain per incident "
@@ -420,8 +427,11 @@ def main():
                 fitted = remedy.fit(f"{metric}_cut{cut}", names, train_cols, parents)
                 if "error" in fitted:
                     r = {"error": fitted["error"]}
+                    print(f"specificity {metric} cut {cut}: fit refused: {fitted['error']}")
                 else:
                     r = remedy.explain(fitted, "window", names, window, tnode)
+                    if "error" in r:
+                        print(f"specificity {metric} cut {cut}: explain refused: {r['error']}")
                 ok_r += 1 if ("error" not in r and not r["set"]) else 0
                 ok_t += 1 if not traversal(full_graph, tnode, train_cols, window) else 0
                 total += 1

@@ -37,6 +37,11 @@ pub struct NormalValues {
     pub fill: Vec<f64>,
     /// The feature's value when every normal row that has it holds the same value.
     pub constant: Vec<Option<f64>>,
+    /// Features with no value in any training row (a service never called in the normal
+    /// period): the model knows nothing of them, so their cells are always treated as empty
+    /// (filled with 0 in the training rows and in new rows, never evidence).
+    #[serde(default)]
+    pub never_observed: Vec<bool>,
 }
 
 /// Rows with their gaps filled and, per row and feature, whether the value was observed.
@@ -65,11 +70,21 @@ impl NormalValues {
         for (j, f) in schema.features.iter().enumerate() {
             let mut vals: Vec<f64> = rows.iter().map(|r| r[j]).filter(|v| !v.is_nan()).collect();
             if vals.is_empty() {
-                return Err(Error::invalid(format!(
-                    "column '{}' has no value in the training rows; drop it from the graph or \
-                     give it normal values",
-                    f.name
-                )));
+                if policy == Missing::Error {
+                    return Err(Error::invalid(format!(
+                        "column '{}' has no value in the training rows (fit with --missing \
+                         impute to keep it as a feature the model knows nothing about)",
+                        f.name
+                    )));
+                }
+                tracing::warn!(
+                    column = %f.name,
+                    "no value in the training rows: its cells are treated as empty"
+                );
+                fill.push(0.0);
+                constant.push(None);
+                observed_values.push(vec![0.0]);
+                continue;
             }
             if policy == Missing::Error && vals.len() < rows.len() {
                 let r = rows.iter().position(|r| r[j].is_nan()).unwrap_or(0);
@@ -103,11 +118,18 @@ impl NormalValues {
                 }
             }
         }
+        let never_observed = observed_values
+            .iter()
+            .zip(&constant)
+            .enumerate()
+            .map(|(j, (_, c))| c.is_none() && rows.iter().all(|r| r[j].is_nan()))
+            .collect();
         Ok((
             NormalValues {
                 policy,
                 fill,
                 constant,
+                never_observed,
             },
             Filled {
                 rows: out,
@@ -126,6 +148,11 @@ impl NormalValues {
         for (r, row) in out.iter_mut().enumerate() {
             let mut seen = vec![true; row.len()];
             for (j, v) in row.iter_mut().enumerate() {
+                if self.never_observed.get(j).copied().unwrap_or(false) {
+                    *v = self.fill[j];
+                    seen[j] = false;
+                    continue;
+                }
                 if v.is_nan() {
                     if self.policy == Missing::Error {
                         return Err(Error::invalid(format!(
@@ -231,10 +258,18 @@ mod tests {
         let nan = f64::NAN;
         let mut rng = remedy_core::seed::child(1, "t");
         let rows = vec![vec![1.0, nan, 2.0], vec![2.0, nan, 3.0]];
-        let e = NormalValues::fit(&schema(), &rows, Missing::Impute, &mut rng)
+        let e = NormalValues::fit(&schema(), &rows, Missing::Error, &mut rng)
             .unwrap_err()
             .to_string();
         assert!(e.contains("'b'") && e.contains("no value"), "{e}");
+        // Imputing, a column with no value is kept as one the model knows nothing about:
+        // its cells, filled or not, are never observed.
+        let (nv, f) = NormalValues::fit(&schema(), &rows, Missing::Impute, &mut rng).unwrap();
+        assert_eq!(nv.never_observed, vec![false, true, false]);
+        assert_eq!((f.rows[0][1], f.rows[1][1]), (0.0, 0.0));
+        let g = nv.fill(&schema(), vec![vec![1.0, 42.0, 2.0]]).unwrap();
+        assert_eq!(g.rows[0], vec![1.0, 0.0, 2.0]);
+        assert_eq!(g.observed[0], vec![true, false, true]);
         let rows = vec![vec![1.0, 1.0, 2.0], vec![2.0, nan, 3.0]];
         let e = NormalValues::fit(&schema(), &rows, Missing::Error, &mut rng)
             .unwrap_err()

@@ -154,6 +154,15 @@ impl Schema {
         for &name in columns {
             let col = table.column(name)?;
             let feature = match col {
+                // No value at all: nothing says it is text; a numeric column with no value.
+                Column::Text(values) if values.iter().all(|v| v.trim().is_empty()) => Feature {
+                    name: name.to_string(),
+                    kind: FeatureType::Continuous,
+                    actionable: true,
+                    cost: 1.0,
+                    lower: None,
+                    upper: None,
+                },
                 Column::Text(values) => {
                     let mut levels: Vec<String> =
                         values.iter().filter(|v| !v.is_empty()).cloned().collect();
