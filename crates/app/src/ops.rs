@@ -79,7 +79,11 @@ pub struct Evidence {
     /// Calibrated p-value: the chance that a normal row's noise of this feature is at least
     /// as unusual (two-sided; held-out rows, fitted tail beyond their range).
     pub pvalue: f64,
-    /// 1 for the row's most unusual feature (smallest p-value, then highest score).
+    /// 1 for the row's most likely root cause: first the features the rule names whose
+    /// parents lie inside their training range (their evidence rests on no extrapolation),
+    /// then by the p-value's ranking statistic (one common tail beyond the calibration rows),
+    /// then by the relative change of a moved constant, then by score ([`crate::evidence`]).
+    /// 0 for a feature that is not a candidate of the query's target.
     pub rank: usize,
     /// The noise minus its normal median, in the feature's own units: how far the feature is
     /// from what its parents predict, beyond the usual. NaN where the noise has no such unit

@@ -136,3 +136,23 @@ fn missing_error_refuses_empty_cells_naming_them() {
     let e = fitted(Missing::Error).unwrap_err().to_string();
     assert!(e.contains("row 4") && e.contains("'X2'"), "{e}");
 }
+
+/// A parent and its child both far off: the child's noise rests on an extrapolation of its
+/// mechanism (its parent lies outside the training range), the parent's on nothing, so the
+/// parent ranks first even where the child's p-value is the smaller; both are named.
+#[test]
+fn a_named_parent_inside_its_range_ranks_before_its_child() {
+    let m = fitted(Missing::Impute).unwrap();
+    let idx = |n: &str| m.candidates().iter().position(|c| c == n).unwrap();
+    // X1 = X0 + 8 (8 sd of its noise), X2 = X1 + 40 (40 sd of its noise).
+    let rows = Table::from_rows(
+        &NAMES.map(String::from),
+        &[vec![0.0, 8.0, 48.0, 48.0, 5.0, 1.0, 0.0]],
+    )
+    .unwrap();
+    let ex = m.explain(&rows, false, &RootCauseRule::default()).unwrap();
+    let (x1, x2) = (ex[0].evidence[idx("X1")], ex[0].evidence[idx("X2")]);
+    assert!(x2.pvalue < x1.pvalue, "{x1:?} {x2:?}");
+    assert_eq!((x1.rank, x2.rank), (1, 2), "{:?}", ex[0]);
+    assert_eq!(ex[0].root_causes, ["X1", "X2"]);
+}
