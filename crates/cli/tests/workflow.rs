@@ -442,15 +442,26 @@ fn bad_input_is_refused_with_status_2() {
             .arg(out);
         c
     };
-    // NaN (an empty cell) in the training data names the row and column.
+    // NaN (an empty cell) in the training data: under --missing error it names the row and
+    // column and writes nothing; by default it is filled, and fit says so.
     let mut text = chain_csv(50, 1);
     text.push_str("1,,2,3\n");
     std::fs::write(p("nan.csv"), &text).unwrap();
     bad(
-        &mut fit(&p("nan.csv"), &p("edges.csv"), &p("m1")),
+        fit(&p("nan.csv"), &p("edges.csv"), &p("m1")).args(["--missing", "error"]),
         "row 51, column 'X1'",
     );
     assert!(!p("m1").exists(), "nothing written on failure");
+    let out = fit(&p("nan.csv"), &p("edges.csv"), &p("m1"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("1 empty cell") && err.contains("nan.csv"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(p("m1")).unwrap();
     // A graph node missing from the data.
     std::fs::write(p("small.csv"), "X0,X1,X2\n1,2,3\n").unwrap();
     bad(&mut fit(&p("small.csv"), &p("edges.csv"), &p("m2")), "'X3'");
@@ -492,12 +503,27 @@ fn bad_input_is_refused_with_status_2() {
     let model = p("m4");
     // With --force the model files are replaced.
     ok(fit(&p("extra.csv"), &p("edges.csv"), &model).arg("--force"));
-    // NaN in the rows to score.
+    // NaN in the rows to score: filled (with a warning) by a model fitted to impute, refused
+    // naming the cell by one fitted with --missing error.
     std::fs::write(p("rows.csv"), "X0,X1,X2,X3\n0,1,2,3\n0,NaN,2,3\n").unwrap();
+    let out = remedy()
+        .args(["detect", "--model"])
+        .arg(&model)
+        .arg("--data")
+        .arg(p("rows.csv"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && err.contains("1 empty cell"),
+        "{err}"
+    );
+    let strict = p("m5");
+    ok(fit(&p("extra.csv"), &p("edges.csv"), &strict).args(["--missing", "error"]));
     bad(
         remedy()
             .args(["detect", "--model"])
-            .arg(&model)
+            .arg(&strict)
             .arg("--data")
             .arg(p("rows.csv")),
         "row 2, column 'X1'",
