@@ -37,6 +37,8 @@ def main():
     ap.add_argument("--data", required=True)
     ap.add_argument("--json", help="also write the per-incident results here")
     ap.add_argument("--limit", type=int, help="only the first N incidents (a quick check)")
+    ap.add_argument("--every", type=int, default=1,
+                    help="only every K-th incident (in split and number order), for a bounded run")
     args = ap.parse_args()
 
     import networkx as nx
@@ -59,6 +61,7 @@ def main():
                 target = json.load(f)
             _, cols = P.read_metrics(os.path.join(base, name, "metrics.csv"))
             issues.append((f"{split}/{name}", target, cols))
+    issues = issues[:: args.every]
     if args.limit:
         issues = issues[: args.limit]
 

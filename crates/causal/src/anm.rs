@@ -191,6 +191,7 @@ impl AnmConfig {
             reports: Vec::new(),
         };
         let mut mechanisms = Vec::with_capacity(dag.len());
+        let mut unpredicted: Vec<String> = Vec::new();
         let mut reports = Vec::with_capacity(dag.len());
         for i in 0..dag.len() {
             let feature = &schema.features[i];
@@ -297,6 +298,25 @@ impl AnmConfig {
                         }
                         _ => (Some(net), None, report, None),
                     };
+                    // Parents that do not predict the node better than its training mean on
+                    // the held-out rows (the same paired t as above): the mechanism is the
+                    // mean, so the node's noise is its own deviation and no slope learnt
+                    // from noise is extrapolated.
+                    let (net, linear, check) = match nv {
+                        0 => (net, linear, check),
+                        _ => {
+                            let chosen = regressor_output(net.as_ref(), linear.as_ref(), &pv, nv);
+                            let m = yt.iter().map(|v| f64::from(*v)).sum::<f64>() / nt as f64;
+                            if paired_t(&vec![m; nv], &chosen, &yv) < LINEAR_T {
+                                unpredicted.push(feature.name.clone());
+                                let mut coef = vec![0.0; d_in];
+                                coef.push(m);
+                                (None, Some(Linear { coef }), None)
+                            } else {
+                                (net, linear, check)
+                            }
+                        }
+                    };
                     let f = |x: &[f32], rows: usize| {
                         regressor_output(net.as_ref(), linear.as_ref(), x, rows)
                     };
@@ -340,6 +360,40 @@ impl AnmConfig {
                     reports.push(Some(report));
                 }
             }
+        }
+        if !unpredicted.is_empty() {
+            tracing::warn!(
+                "{} feature{} not predicted by {} parents better than by {} mean on the \
+                 held-out rows, so {} mechanism is {} mean (check the graph's edges into {}): {}",
+                unpredicted.len(),
+                if unpredicted.len() == 1 {
+                    " is"
+                } else {
+                    "s are"
+                },
+                if unpredicted.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
+                if unpredicted.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
+                if unpredicted.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
+                if unpredicted.len() == 1 {
+                    "its"
+                } else {
+                    "their"
+                },
+                if unpredicted.len() == 1 { "it" } else { "them" },
+                unpredicted.join(", ")
+            );
         }
         Ok(Anm {
             mechanisms,
@@ -390,6 +444,9 @@ impl Anm {
             .iter()
             .map(|m| match m {
                 Mechanism::Regressor { net, linear, .. } => Some(match (net, linear) {
+                    (None, Some(l)) if l.coef[..l.coef.len() - 1].iter().all(|&w| w == 0.0) => {
+                        "mean"
+                    }
                     (None, _) => "linear",
                     (Some(_), Some(_)) => "linear+network",
                     (Some(_), None) => "network",

@@ -264,3 +264,49 @@ fn same_seed_same_model() {
     let xs = rows(&scm, 10, &mut seed::rng(10));
     assert_eq!(a.abduct_batch(&xs).unwrap(), b.abduct_batch(&xs).unwrap());
 }
+
+/// A parent that does not predict its child (the graph claims an edge the data do not show):
+/// the child's mechanism is its mean, so a parent 20 sds away leaves the child's noise its
+/// own deviation instead of extrapolating a slope fitted to noise. Where the parent does
+/// predict the child, the mechanism stays a regressor.
+#[test]
+fn a_child_its_parents_do_not_predict_gets_its_mean() {
+    let mut rng = seed::rng(6);
+    let mut g = || {
+        let (a, b): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random());
+        (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
+    };
+    let data: Vec<Vec<f64>> = (0..2500)
+        .map(|_| {
+            let x0 = g();
+            vec![x0, g() + 3.0, x0 + 0.5 * g()]
+        })
+        .collect();
+    let (train, valid) = data.split_at(2000);
+    let dag = Dag::from_edges(&[("X0", "X1"), ("X0", "X2")]).unwrap();
+    let features = ["X0", "X1", "X2"].map(|name| remedy_core::schema::Feature {
+        name: name.into(),
+        kind: FeatureType::Continuous,
+        actionable: true,
+        cost: 1.0,
+        lower: None,
+        upper: None,
+    });
+    let schema = Schema::new(features.to_vec()).unwrap();
+    let anm = AnmConfig::default()
+        .fit(
+            &dag,
+            &schema,
+            train,
+            valid,
+            &mut seed::rng(2),
+            &mut NoObserver,
+        )
+        .unwrap();
+    let kinds = anm.regressor_kinds();
+    assert_eq!(kinds[1], Some("mean"), "{kinds:?}");
+    assert_ne!(kinds[2], Some("mean"), "{kinds:?}");
+    let u = anm.abduct(&[20.0, 3.0, 20.0]).unwrap();
+    assert!(u[1].abs() < 0.1, "X1 sits at its mean: {u:?}");
+    assert!(u[2].abs() < 2.0, "X2 follows X0: {u:?}");
+}
