@@ -185,7 +185,7 @@ impl NormalValues {
 }
 
 /// Median of a non-empty sample (sorted in place).
-fn median(v: &mut [f64]) -> f64 {
+pub(crate) fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
     if v.len().is_multiple_of(2) {

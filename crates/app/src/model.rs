@@ -413,16 +413,7 @@ pub fn fit(
     )?;
     let noise_median = causal.noise_dims().iter().all(|&k| k == 1).then(|| {
         (0..dag.len())
-            .map(|j| {
-                let mut v: Vec<f64> = noise.iter().map(|u| u[j]).collect();
-                v.sort_by(f64::total_cmp);
-                let m = v.len() / 2;
-                if v.len().is_multiple_of(2) {
-                    0.5 * (v[m - 1] + v[m])
-                } else {
-                    v[m]
-                }
-            })
+            .map(|j| crate::missing::median(&mut noise.iter().map(|u| u[j]).collect::<Vec<_>>()))
             .collect()
     });
     tracing::info!(

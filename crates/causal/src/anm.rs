@@ -363,36 +363,9 @@ impl AnmConfig {
         }
         if !unpredicted.is_empty() {
             tracing::warn!(
-                "{} feature{} not predicted by {} parents better than by {} mean on the \
-                 held-out rows, so {} mechanism is {} mean (check the graph's edges into {}): {}",
-                unpredicted.len(),
-                if unpredicted.len() == 1 {
-                    " is"
-                } else {
-                    "s are"
-                },
-                if unpredicted.len() == 1 {
-                    "its"
-                } else {
-                    "their"
-                },
-                if unpredicted.len() == 1 {
-                    "its"
-                } else {
-                    "their"
-                },
-                if unpredicted.len() == 1 {
-                    "its"
-                } else {
-                    "their"
-                },
-                if unpredicted.len() == 1 {
-                    "its"
-                } else {
-                    "their"
-                },
-                if unpredicted.len() == 1 { "it" } else { "them" },
-                unpredicted.join(", ")
+                features = %unpredicted.join(", "),
+                "not predicted by their parents better than by their mean on the held-out rows: \
+                 their mechanism is their mean (check the graph's edges into them)"
             );
         }
         Ok(Anm {

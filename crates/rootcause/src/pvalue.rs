@@ -355,19 +355,13 @@ impl PValueReference {
             .collect())
     }
 
-    /// The p-value of each fitted block, per noise vector (module docs).
+    /// The p-value of each fitted block, per noise vector (module docs): the exponential
+    /// of [`PValueReference::log_pvalues`].
     pub fn pvalues(&self, noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        check_noise(noise, &self.dims, "noise row")?;
-        let offsets = block_offsets(&self.dims);
-        Ok(noise
-            .iter()
-            .map(|u| {
-                self.blocks
-                    .iter()
-                    .zip(&self.calibrations)
-                    .map(|(&b, c)| block_pvalue(c, &u[offsets[b]..offsets[b] + self.dims[b]]))
-                    .collect()
-            })
+        Ok(self
+            .log_pvalues(noise)?
+            .into_iter()
+            .map(|row| row.into_iter().map(f64::exp).collect())
             .collect())
     }
 }
@@ -388,17 +382,6 @@ fn block_log_pvalue(c: &BlockCalibration, block: &[f64], ranking: bool) -> f64 {
         upper.log_survival(v)
     }
     .min(0.0)
-}
-
-fn block_pvalue(c: &BlockCalibration, block: &[f64]) -> f64 {
-    match c {
-        BlockCalibration::Unjudged { .. } => 1.0,
-        BlockCalibration::Scalar { median, upper } => upper.survival((block[0] - median).abs()),
-        BlockCalibration::Distance { mean, chol, upper } => {
-            upper.survival(mahalanobis_sq_from(chol, mean, block).sqrt())
-        }
-    }
-    .min(1.0)
 }
 
 fn distance_calibration(
