@@ -68,6 +68,27 @@ def read_metrics(path):
     return times, cols
 
 
+def load_issues(data):
+    """[("split/issue_N", target, columns)] in split and number order."""
+    issues = []
+    for split in ("train", "test"):
+        base = os.path.join(data, split)
+        for name in sorted(os.listdir(base), key=lambda s: (len(s), s)):
+            if name.startswith("."):
+                continue
+            with open(os.path.join(base, name, "target.json")) as f:
+                target = json.load(f)
+            _, cols = read_metrics(os.path.join(base, name, "metrics.csv"))
+            issues.append((f"{split}/{name}", target, cols))
+    return issues
+
+
+def write_json(path, results):
+    if path:
+        with open(path, "w") as f:
+            json.dump(results, f, indent=1)
+
+
 def reduce_cols(cols, metric):
     """Node -> values of one metric's ``Average`` statistic."""
     return {k[0]: v for k, v in cols.items() if k[1] == metric and k[2] == STATISTIC}
@@ -327,16 +348,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     _, normal = read_metrics(os.path.join(args.data, "noissue", "metrics.csv"))
     call_nodes, call_edges = read_call_graph(os.path.join(args.data, "graph.csv"))
-    issues = []
-    for split in ("train", "test"):
-        base = os.path.join(args.data, split)
-        for name in sorted(os.listdir(base), key=lambda s: (len(s), s)):
-            if name.startswith("."):
-                continue
-            with open(os.path.join(base, name, "target.json")) as f:
-                target = json.load(f)
-            _, cols = read_metrics(os.path.join(base, name, "metrics.csv"))
-            issues.append((f"{split}/{name}", target, cols))
+    issues = load_issues(args.data)
 
     # The published baseline walks the call graph as it is (an unmeasured node is never
     # anomalous, so it cuts the paths through it).
@@ -438,9 +450,7 @@ def main():
             print(f"specificity {metric:12s} ({total} windows): remedy {ok_r / total:.2f}, "
                   f"traversal {ok_t / total:.2f}")
 
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    write_json(args.json, results)
 
 
 if __name__ == "__main__":

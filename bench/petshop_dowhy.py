@@ -19,7 +19,6 @@ Needs dowhy (0.14 measured), pandas, numpy, networkx; not part of the project's 
 """
 
 import argparse
-import json
 import math
 import os
 import sys
@@ -51,16 +50,7 @@ def main():
 
     _, normal = P.read_metrics(os.path.join(args.data, "noissue", "metrics.csv"))
     call_nodes, call_edges = P.read_call_graph(os.path.join(args.data, "graph.csv"))
-    issues = []
-    for split in ("train", "test"):
-        base = os.path.join(args.data, split)
-        for name in sorted(os.listdir(base), key=lambda s: (len(s), s)):
-            if name.startswith("."):
-                continue
-            with open(os.path.join(base, name, "target.json")) as f:
-                target = json.load(f)
-            _, cols = P.read_metrics(os.path.join(base, name, "metrics.csv"))
-            issues.append((f"{split}/{name}", target, cols))
+    issues = P.load_issues(args.data)
     issues = issues[:: args.every]
     if args.limit:
         issues = issues[: args.limit]
@@ -139,9 +129,7 @@ def main():
     fits = [f[3] for f in fitted.values()]
     print(f"dowhy: fit {', '.join(f'{s:.1f}' for s in fits)} s (once per target metric); "
           f"attribution per incident mean {sum(secs) / max(len(secs), 1):.1f} s")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(results, f, indent=1)
+    P.write_json(args.json, results)
 
 
 if __name__ == "__main__":
