@@ -2,6 +2,8 @@
 //! the schema's order when a schema is given), the graph reordered to match, and table rows as
 //! raw feature rows (categories as level indices), with errors naming the column, edge or cell.
 
+use std::borrow::Cow;
+
 use remedy_core::schema::FeatureType;
 use remedy_core::{Column, Dag, Error, Result, Schema, Table};
 
@@ -116,19 +118,19 @@ fn read_rows(table: &Table, schema: &Schema, gaps: bool) -> Result<Vec<Vec<f64>>
         .collect();
     for f in &schema.features {
         let name = f.name.as_str();
-        let numbers = || -> Result<Vec<f64>> {
+        let numbers = || -> Result<Cow<'_, [f64]>> {
             match table.column(name)? {
                 Column::Num(v) if gaps => {
                     if let Some(r) = v.iter().position(|x| x.is_infinite()) {
                         return Err(table.cell_error(r, name, format!("infinite value {}", v[r])));
                     }
-                    Ok(v.clone())
+                    Ok(Cow::Borrowed(v))
                 }
                 // A column with no value at all reads as text; it is a column of gaps.
                 Column::Text(v) if gaps && v.iter().all(|c| c.trim().is_empty()) => {
-                    Ok(vec![f64::NAN; v.len()])
+                    Ok(Cow::Owned(vec![f64::NAN; v.len()]))
                 }
-                _ => table.numeric(name).map(<[f64]>::to_vec),
+                _ => table.numeric(name).map(Cow::Borrowed),
             }
         };
         match &f.kind {
@@ -150,7 +152,7 @@ fn read_rows(table: &Table, schema: &Schema, gaps: bool) -> Result<Vec<Vec<f64>>
                 }
             }
             FeatureType::Categorical { levels } => match table.column(name)? {
-                Column::Text(values) if !(gaps && values.iter().all(|c| c.is_empty())) => {
+                Column::Text(values) if !(gaps && values.iter().all(|c| c.trim().is_empty())) => {
                     for (r, v) in values.iter().enumerate() {
                         if gaps && v.is_empty() {
                             out[r].push(f64::NAN);

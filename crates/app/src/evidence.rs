@@ -102,12 +102,13 @@ impl Fitted {
         let scores = reference.scores(&noise)?;
         let slack = self.causal.noise_slack_batch(rows)?;
         let judged = self.within_slack(&noise, slack.as_deref());
-        let calibration = &self.manifest.calibration;
-        let log_p = calibration.log_pvalues(&judged)?;
-        let ranking_log_p = calibration.ranking_log_pvalues(&judged)?;
+        let (log_p, ranking_log_p) = self.manifest.calibration.log_pvalues_and_ranking(&judged)?;
         let distance = self.causal.parent_distance_batch(rows)?;
         let blocks = reference.blocks();
         let usable = |r: usize, j: usize| q.eligible[j] && q.observed[r][j];
+        // Per candidate: eligible for the query; and the eligible candidates' positions.
+        let eligible: Vec<bool> = blocks.iter().map(|&j| q.eligible[j]).collect();
+        let ks: Vec<usize> = (0..blocks.len()).filter(|&k| eligible[k]).collect();
         // Per row: the strength of each candidate, then the rule's set before any fallback.
         let strength: Vec<Vec<Strength>> = (0..rows.len())
             .map(|r| {
@@ -133,9 +134,6 @@ impl Fitted {
                 .iter()
                 .enumerate()
                 .map(|(r, st)| {
-                    let ks: Vec<usize> = (0..blocks.len())
-                        .filter(|&k| q.eligible[blocks[k]])
-                        .collect();
                     let pv: Vec<f64> = ks.iter().map(|&k| st[k].log_p.exp()).collect();
                     f.flag(&pv)
                         .into_iter()
@@ -156,7 +154,6 @@ impl Fitted {
                     u8::from(!(inside && sets[r].contains(&j)))
                 })
                 .collect();
-            let eligible: Vec<bool> = blocks.iter().map(|&j| q.eligible[j]).collect();
             let ranks = ranks(&strength[r], &tier, &scores[r], &eligible);
             let ev: Vec<Evidence> = (0..blocks.len())
                 .map(|k| {
@@ -211,27 +208,20 @@ impl Fitted {
             .manifest
             .normal_values
             .as_ref()
-            .and_then(|nv| nv.moved_constant(j, x).map(|m| (m, nv.constant[j])));
+            .and_then(|nv| nv.constant_move(j, x));
         match moved {
             None => Strength {
                 log_p,
                 ranking_log_p,
                 relative: 0.0,
             },
-            Some((false, _)) => none,
-            Some((true, _)) if slack.is_some_and(f64::is_infinite) => none,
-            Some((true, c)) => {
-                let c = c.unwrap_or(0.0);
-                Strength {
-                    log_p: f64::NEG_INFINITY,
-                    ranking_log_p: f64::NEG_INFINITY,
-                    relative: if c == 0.0 {
-                        (x - c).abs()
-                    } else {
-                        (x - c).abs() / c.abs()
-                    },
-                }
-            }
+            Some(0.0) => none,
+            Some(_) if slack.is_some_and(f64::is_infinite) => none,
+            Some(relative) => Strength {
+                log_p: f64::NEG_INFINITY,
+                ranking_log_p: f64::NEG_INFINITY,
+                relative,
+            },
         }
     }
 

@@ -66,6 +66,7 @@ impl NormalValues {
         let d = schema.features.len();
         let mut fill = Vec::with_capacity(d);
         let mut constant = Vec::with_capacity(d);
+        let mut never_observed = Vec::with_capacity(d);
         let mut observed_values: Vec<Vec<f64>> = Vec::with_capacity(d);
         for (j, f) in schema.features.iter().enumerate() {
             let mut vals: Vec<f64> = rows.iter().map(|r| r[j]).filter(|v| !v.is_nan()).collect();
@@ -83,6 +84,7 @@ impl NormalValues {
                 );
                 fill.push(0.0);
                 constant.push(None);
+                never_observed.push(true);
                 observed_values.push(vec![0.0]);
                 continue;
             }
@@ -97,11 +99,12 @@ impl NormalValues {
             }
             let first = vals[0];
             constant.push(vals.iter().all(|&v| v == first).then_some(first));
+            never_observed.push(false);
+            // Both sort the values in place: the pool below is drawn from in sorted order.
             fill.push(match f.kind {
-                FeatureType::Continuous => median(&mut vals.clone()),
-                FeatureType::Binary | FeatureType::Categorical { .. } => mode(&mut vals.clone()),
+                FeatureType::Continuous => median(&mut vals),
+                FeatureType::Binary | FeatureType::Categorical { .. } => mode(&mut vals),
             });
-            vals.sort_by(f64::total_cmp);
             observed_values.push(vals);
         }
         let mut filled = 0;
@@ -118,12 +121,6 @@ impl NormalValues {
                 }
             }
         }
-        let never_observed = observed_values
-            .iter()
-            .zip(&constant)
-            .enumerate()
-            .map(|(j, (_, c))| c.is_none() && rows.iter().all(|r| r[j].is_nan()))
-            .collect();
         Ok((
             NormalValues {
                 policy,
@@ -176,11 +173,19 @@ impl NormalValues {
         })
     }
 
-    /// Whether feature `j`'s value `v` differs from the constant it held in every normal row
-    /// (`None`: the feature varied in the normal rows). Equal within a relative 1e-9.
-    pub fn moved_constant(&self, j: usize, v: f64) -> Option<bool> {
+    /// How far feature `j`'s value `v` moved from the constant `c` it held in every normal
+    /// row: `|v − c| / |c|` (`|v|` when `c = 0`), 0 when equal within a relative 1e-9; `None`
+    /// when the feature varied in the normal rows.
+    pub fn constant_move(&self, j: usize, v: f64) -> Option<f64> {
         let c = self.constant.get(j).copied().flatten()?;
-        Some((v - c).abs() > 1e-9 * c.abs().max(f64::MIN_POSITIVE))
+        if (v - c).abs() <= 1e-9 * c.abs().max(f64::MIN_POSITIVE) {
+            return Some(0.0);
+        }
+        Some(if c == 0.0 {
+            v.abs()
+        } else {
+            (v - c).abs() / c.abs()
+        })
     }
 }
 
@@ -244,9 +249,9 @@ mod tests {
         assert_eq!(f.observed[1], vec![true, false, true]);
         assert_eq!(nv.fill, vec![2.5, 5.5, 7.0]);
         assert_eq!(nv.constant, vec![None, None, Some(7.0)]);
-        assert_eq!(nv.moved_constant(2, 7.0), Some(false));
-        assert_eq!(nv.moved_constant(2, 7.5), Some(true));
-        assert_eq!(nv.moved_constant(0, 7.5), None);
+        assert_eq!(nv.constant_move(2, 7.0), Some(0.0));
+        assert_eq!(nv.constant_move(2, 7.5), Some(0.5 / 7.0));
+        assert_eq!(nv.constant_move(0, 7.5), None);
         let g = nv.fill(&schema(), vec![vec![nan, 1.0, 2.0]]).unwrap();
         assert_eq!(g.rows[0], vec![2.5, 1.0, 2.0]);
         assert_eq!(g.observed[0], vec![false, true, true]);

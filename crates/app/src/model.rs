@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use crate::data;
 use crate::missing::{Missing, NormalValues};
 use crate::network::{self, NetworkConfig, RecourseNetwork, TrainInputs};
+use crate::ops::pick;
 
 /// What `remedy.json` says it is.
 pub const FORMAT: &str = "remedy-model";
@@ -266,10 +267,11 @@ pub fn fit(
         Missing::Error => data::rows(train, &schema)?,
         Missing::Impute => data::rows_with_gaps(train, &schema)?,
     };
-    if gappy.is_empty() {
+    if gappy.len() < 10 {
         return Err(Error::invalid(format!(
-            "{}: no training rows",
-            train.source()
+            "{}: {} training rows; fitting needs at least 10 normal rows",
+            train.source(),
+            gappy.len()
         )));
     }
     let (normal_values, filled) = NormalValues::fit(
@@ -286,13 +288,6 @@ pub fn fit(
         );
     }
     let (rows, observed) = (filled.rows, filled.observed);
-    if rows.len() < 10 {
-        return Err(Error::invalid(format!(
-            "{}: {} training rows; fitting needs at least 10 normal rows",
-            train.source(),
-            rows.len()
-        )));
-    }
     let candidates: Vec<usize> = (0..schema.features.len())
         .filter(|&j| schema.features[j].actionable)
         .collect();
@@ -305,19 +300,12 @@ pub fn fit(
     let mut idx: Vec<usize> = (0..rows.len()).collect();
     idx.shuffle(&mut seed::child(config.seed, "split"));
     let n_valid = ((rows.len() as f64) * config.valid_fraction).round() as usize;
-    let (vi, ti) = idx.split_at(n_valid);
-    let pick = |ix: &[usize]| -> Vec<Vec<f64>> {
-        let mut ix = ix.to_vec();
-        ix.sort_unstable();
-        ix.iter().map(|&i| rows[i].clone()).collect()
-    };
-    let (tr, va) = (pick(ti), pick(vi));
-    let pick_observed = |ix: &[usize]| -> Vec<Vec<bool>> {
-        let mut ix = ix.to_vec();
-        ix.sort_unstable();
-        ix.iter().map(|&i| observed[i].clone()).collect()
-    };
-    let (tr_observed, va_observed) = (pick_observed(ti), pick_observed(vi));
+    let (vi, ti) = idx.split_at_mut(n_valid);
+    // Each split in data order.
+    vi.sort_unstable();
+    ti.sort_unstable();
+    let (tr, va) = (pick(&rows, ti), pick(&rows, vi));
+    let (tr_observed, va_observed) = (pick(&observed, ti), pick(&observed, vi));
     let feature_sd: Vec<f64> = (0..schema.features.len())
         .map(|j| sample_sd(&tr.iter().map(|r| r[j]).collect::<Vec<_>>()))
         .collect();

@@ -414,7 +414,7 @@ impl Fitted {
 }
 
 /// The entries `idx` of `v`.
-fn pick<T: Clone>(v: &[T], idx: &[usize]) -> Vec<T> {
+pub(crate) fn pick<T: Clone>(v: &[T], idx: &[usize]) -> Vec<T> {
     idx.iter().map(|&i| v[i].clone()).collect()
 }
 

@@ -49,6 +49,9 @@ use serde::{Deserialize, Serialize};
 const TAIL_FRACTION: f64 = 0.1;
 /// Fewest values in a fitted tail (when the calibration set allows).
 const MIN_TAIL: usize = 10;
+/// Per row, one `ln p` per fitted block.
+pub type LogPValues = Vec<Vec<f64>>;
+
 /// Fewest calibration rows in which a node must have been observed to be judged.
 pub const MIN_OBSERVED: usize = 4;
 /// Largest GPD shape accepted (heavier tails than this are taken as this).
@@ -324,7 +327,7 @@ impl PValueReference {
     /// decreasing with the distance far beyond the calibration range, where the p-value
     /// itself underflows to 0. Ranking by it leaves no ties between features far out.
     pub fn log_pvalues(&self, noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        self.log_pvalues_with(noise, false)
+        Ok(self.log_pvalues_and_ranking(noise)?.0)
     }
 
     /// A ranking statistic for comparing features: [`PValueReference::log_pvalues`] with
@@ -335,10 +338,12 @@ impl PValueReference {
     /// orders of magnitude while saying little: with one shape for all, features far out are
     /// ordered by their distance in tail scales. The p-values keep their fitted tails.
     pub fn ranking_log_pvalues(&self, noise: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        self.log_pvalues_with(noise, true)
+        Ok(self.log_pvalues_and_ranking(noise)?.1)
     }
 
-    fn log_pvalues_with(&self, noise: &[Vec<f64>], ranking: bool) -> Result<Vec<Vec<f64>>> {
+    /// [`PValueReference::log_pvalues`] and [`PValueReference::ranking_log_pvalues`] in one
+    /// pass: each block's distance is computed once.
+    pub fn log_pvalues_and_ranking(&self, noise: &[Vec<f64>]) -> Result<(LogPValues, LogPValues)> {
         check_noise(noise, &self.dims, "noise row")?;
         let offsets = block_offsets(&self.dims);
         Ok(noise
@@ -347,12 +352,10 @@ impl PValueReference {
                 self.blocks
                     .iter()
                     .zip(&self.calibrations)
-                    .map(|(&b, c)| {
-                        block_log_pvalue(c, &u[offsets[b]..offsets[b] + self.dims[b]], ranking)
-                    })
-                    .collect()
+                    .map(|(&b, c)| block_log_pvalues(c, &u[offsets[b]..offsets[b] + self.dims[b]]))
+                    .unzip()
             })
-            .collect())
+            .unzip())
     }
 
     /// The p-value of each fitted block, per noise vector (module docs): the exponential
@@ -366,22 +369,20 @@ impl PValueReference {
     }
 }
 
-/// `ln p` of one block, with the fitted tail (`ranking`: the exponential tail) beyond the
-/// calibration rows.
-fn block_log_pvalue(c: &BlockCalibration, block: &[f64], ranking: bool) -> f64 {
+/// `ln p` of one block with the fitted tail beyond the calibration rows, and with the
+/// exponential tail (the ranking statistic).
+fn block_log_pvalues(c: &BlockCalibration, block: &[f64]) -> (f64, f64) {
     let (upper, v) = match c {
-        BlockCalibration::Unjudged { .. } => return 0.0,
+        BlockCalibration::Unjudged { .. } => return (0.0, 0.0),
         BlockCalibration::Scalar { median, upper } => (upper, (block[0] - median).abs()),
         BlockCalibration::Distance { mean, chol, upper } => {
             (upper, mahalanobis_sq_from(chol, mean, block).sqrt())
         }
     };
-    if ranking {
-        upper.ranking_log_survival(v)
-    } else {
-        upper.log_survival(v)
-    }
-    .min(0.0)
+    (
+        upper.log_survival(v).min(0.0),
+        upper.ranking_log_survival(v).min(0.0),
+    )
 }
 
 fn distance_calibration(

@@ -156,20 +156,28 @@ fn mixed_rows(n: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// A schema of actionable continuous features of cost 1.
+fn continuous_schema(names: &[&str]) -> Schema {
+    let features = names
+        .iter()
+        .map(|name| remedy_core::schema::Feature {
+            name: name.to_string(),
+            kind: FeatureType::Continuous,
+            actionable: true,
+            cost: 1.0,
+            lower: None,
+            upper: None,
+        })
+        .collect();
+    Schema::new(features).unwrap()
+}
+
 #[test]
 fn linear_mechanisms_are_chosen_where_they_fit_and_extrapolate() {
     let mut rng = seed::rng(5);
     let (train, valid) = (mixed_rows(2000, &mut rng), mixed_rows(500, &mut rng));
     let dag = Dag::from_edges(&[("X0", "X1"), ("X1", "X2"), ("X0", "X3")]).unwrap();
-    let features = ["X0", "X1", "X2", "X3"].map(|name| remedy_core::schema::Feature {
-        name: name.into(),
-        kind: FeatureType::Continuous,
-        actionable: true,
-        cost: 1.0,
-        lower: None,
-        upper: None,
-    });
-    let schema = Schema::new(features.to_vec()).unwrap();
+    let schema = continuous_schema(&["X0", "X1", "X2", "X3"]);
     let anm = AnmConfig::default()
         .fit(&dag, &schema, &train, &valid, &mut rng, &mut NoObserver)
         .unwrap();
@@ -284,15 +292,7 @@ fn a_child_its_parents_do_not_predict_gets_its_mean() {
         .collect();
     let (train, valid) = data.split_at(2000);
     let dag = Dag::from_edges(&[("X0", "X1"), ("X0", "X2")]).unwrap();
-    let features = ["X0", "X1", "X2"].map(|name| remedy_core::schema::Feature {
-        name: name.into(),
-        kind: FeatureType::Continuous,
-        actionable: true,
-        cost: 1.0,
-        lower: None,
-        upper: None,
-    });
-    let schema = Schema::new(features.to_vec()).unwrap();
+    let schema = continuous_schema(&["X0", "X1", "X2"]);
     let anm = AnmConfig::default()
         .fit(
             &dag,
