@@ -366,6 +366,75 @@ pub fn recad_page(r: &crate::recad::RecadReport, command: &str) -> Report {
     page
 }
 
+/// The page of a `reproduce recommend` run; `command` is recorded as metadata.
+pub fn userpath_page(r: &crate::userpath::UserPathReport, command: &str) -> Report {
+    let mut page = Report::new(format!(
+        "remedy recommend on {:?} with {:?}, judged on the exact SCM",
+        r.dataset, r.detector
+    ));
+    page.subtitle(
+        "fit on the normal rows, recommend on the test rows, every action applied to the true SCM",
+    )
+    .meta("command", command)
+    .meta("seed", r.seed.to_string())
+    .meta("target", r.target.as_str())
+    .meta("wall time", format!("{:.1} s", r.seconds));
+    page.section("Summary").summary([
+        ("normal training rows", r.n_train.to_string()),
+        (
+            "test rows (anomalies)",
+            format!("{} ({})", r.n_test, r.n_anomalies),
+        ),
+        (
+            "test rows flagged by the fitted detector",
+            r.n_flagged.to_string(),
+        ),
+        ("true anomalies among them (judged)", r.n_judged.to_string()),
+        ("fit", format!("{:.1} s", r.fit_seconds)),
+        ("recommend", format!("{:.2} s", r.recommend_seconds)),
+    ]);
+    let j = &r.result;
+    let b = &r.bound;
+    let table = HtmlTable::new([
+        "",
+        "detector normal (model cf)",
+        "detector normal (SCM)",
+        "label recovered (SCM)",
+        "both (SCM)",
+        "‖θ‖ recovered rows",
+        "‖θ‖ all rows",
+        "features",
+    ])
+    .row([
+        Cell::text("recommend"),
+        fmt(j.detector_flip),
+        fmt(j.detector_flip_scm),
+        fmt(j.label_flip),
+        fmt(j.both_flip),
+        fmt(j.action_norm),
+        fmt(j.action_norm_all),
+        Cell::num(j.features, 2),
+    ])
+    .row([
+        Cell::text("least label-recovering action (bound)"),
+        Cell::text(""),
+        Cell::text(""),
+        fmt(b.recoverable),
+        Cell::text(""),
+        fmt(b.least_norm_recovered),
+        fmt(b.least_norm),
+        Cell::text(""),
+    ])
+    .caption(
+        "The bound acts on the same features as each recommendation; its ‖θ‖ on the recovered \
+         rows is taken over the rows the recommendation recovered, its ‖θ‖ on all rows over \
+         the rows it can recover. Norms in original units.",
+    );
+    page.section("Recommendations in the real world")
+        .table(table);
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;

@@ -8,3 +8,4 @@ pub mod label_bound;
 pub mod recad;
 pub mod rootcause;
 pub mod rootclam;
+pub mod userpath;
