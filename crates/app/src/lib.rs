@@ -14,6 +14,7 @@ pub mod model;
 pub mod network;
 pub mod ops;
 pub mod page;
+pub mod target;
 pub mod ts;
 pub mod ts_input;
 
@@ -27,6 +28,7 @@ pub use ops::{
 pub use page::report_page;
 pub use remedy_recourse::RecommendConfig;
 pub use remedy_rootcause::FamilyWise;
+pub use target::Target;
 
 #[cfg(test)]
 mod tests {
@@ -104,6 +106,7 @@ mod tests {
             m.recommend(
                 &rows,
                 &RecommendConfig::default(),
+                Target::default(),
                 method,
                 &RootCauseRule::default(),
                 None,
@@ -166,6 +169,37 @@ mod tests {
         assert!(searched.iter().all(|r| r.method == ActionSource::Search));
         let t = recommend_table(&loaded, &rec).unwrap();
         assert!(t.has("action_X1") && t.has("cf_X3") && t.has("flips"));
+        // The typical target aims at the median normal score, well inside the normal region:
+        // each counterfactual lands at a lower score than the threshold target's (just under
+        // τ), for a larger action.
+        let grid = loaded
+            .manifest
+            .normal_scores
+            .clone()
+            .expect("fit keeps them");
+        assert_eq!(Some(&grid), fitted.manifest.normal_scores.as_ref());
+        let median = target::at(&grid, 0.5);
+        assert!(median < 0.9 * loaded.threshold(), "{median}");
+        let aim = |t| {
+            loaded
+                .recommend(
+                    &rows,
+                    &RecommendConfig::default(),
+                    t,
+                    RecommendMethod::Search,
+                    &RootCauseRule::default(),
+                    None,
+                )
+                .unwrap()
+        };
+        let typical = aim(Target::Typical { quantile: 0.5 });
+        let edge = aim(Target::Threshold { alpha: 0.9 });
+        for (t, e) in typical.iter().zip(&edge) {
+            assert!(
+                t.score_after < e.score_after && t.cost > e.cost,
+                "{t:?} {e:?}"
+            );
+        }
     }
 
     #[test]

@@ -39,6 +39,7 @@ use crate::data;
 use crate::missing::{Missing, NormalValues};
 use crate::network::{self, NetworkConfig, RecourseNetwork, TrainInputs};
 use crate::ops::pick;
+use crate::target::{Target, score_grid};
 
 /// What `remedy.json` says it is.
 pub const FORMAT: &str = "remedy-model";
@@ -109,6 +110,10 @@ pub struct FitConfig {
     pub valid_fraction: f64,
     /// Empty cells of the training rows (and later of new rows): filled or refused.
     pub missing: Missing,
+    /// Where the recourse network aims the counterfactual's detector score (as `recommend
+    /// --target`).
+    #[serde(default)]
+    pub target: Target,
 }
 
 impl Default for FitConfig {
@@ -123,6 +128,7 @@ impl Default for FitConfig {
             pi: 0.125,
             valid_fraction: 0.2,
             missing: Missing::Impute,
+            target: Target::default(),
         }
     }
 }
@@ -199,6 +205,11 @@ pub struct Manifest {
     /// Empty cells of the training rows that `fit` filled.
     #[serde(default)]
     pub filled_cells: usize,
+    /// The detector's scores on the held-out normal rows (the training rows when too few are
+    /// held out) as quantiles 0, 0.01, …, 1: where `recommend --target typical` aims. Absent
+    /// in models saved before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normal_scores: Option<Vec<f64>>,
     pub files: Files,
 }
 
@@ -260,6 +271,7 @@ pub fn fit(
             config.valid_fraction
         )));
     }
+    config.target.validate()?;
     let features = data::resolve(train, dag, schema)?;
     let schema = features.schema;
     let dag = features.dag;
@@ -339,6 +351,11 @@ pub fn fit(
             )
         }
     };
+    let normal_scores = score_grid(&detector.score(if va.len() >= MIN_CALIBRATION_ROWS {
+        &va
+    } else {
+        &tr
+    })?);
     let mut crng = seed::child(config.seed, "causal");
     let (causal, soft, save_causal): (Box<dyn CausalModel>, Rc<dyn SoftCounterfactual>, SaveFn) =
         match config.causal {
@@ -423,7 +440,12 @@ pub fn fit(
                 rows: &tr,
                 noise: &noise,
             },
-            &config.network,
+            &network_config(
+                &config.network,
+                config.target,
+                &normal_scores,
+                detector.threshold(),
+            ),
             config.epochs,
             &mut seed::child(config.seed, "recourse"),
             observer,
@@ -453,6 +475,7 @@ pub fn fit(
         ignored_columns: features.ignored_columns,
         normal_values: Some(normal_values),
         filled_cells,
+        normal_scores: Some(normal_scores),
         files: Files {
             detector: ComponentFiles::named(DETECTOR),
             causal: ComponentFiles::named(CAUSAL),
@@ -470,6 +493,21 @@ pub fn fit(
             save_causal,
         }),
     })
+}
+
+/// The network's settings with its hinge at the fit's typical target (the threshold target
+/// keeps the network's own α).
+fn network_config(
+    base: &NetworkConfig,
+    target: Target,
+    normal_scores: &[f64],
+    tau: f64,
+) -> NetworkConfig {
+    let mut c = base.clone();
+    if let Target::Typical { .. } = target {
+        c.mitigation.alpha = target.alpha(Some(normal_scores), tau, base.mitigation.alpha);
+    }
+    c
 }
 
 /// A shared detector, so that the fitted value is both used and saved.

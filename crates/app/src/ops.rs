@@ -11,6 +11,7 @@ use crate::data;
 use crate::evidence::Query;
 use crate::missing::{Filled, Missing};
 use crate::model::Fitted;
+use crate::target::Target;
 
 /// Detection result of one row.
 #[derive(Debug, Clone, PartialEq)]
@@ -272,18 +273,34 @@ impl Fitted {
             .collect())
     }
 
-    /// Recommendations for the anomalous rows of `table`, by `method`. The search's
+    /// Recommendations for the anomalous rows of `table`, by `method`, aiming the
+    /// counterfactual's score at `target` (which replaces `config.alpha`, except for a
+    /// model without a normal-score distribution and the typical target). The search's
     /// randomness comes from `seed` (the model's seed when `None`).
     pub fn recommend(
         &self,
         table: &Table,
         config: &RecommendConfig,
+        target: Target,
         method: RecommendMethod,
         rule: &RootCauseRule,
         seed: Option<u64>,
     ) -> Result<Vec<RecommendRow>> {
         config.validate()?;
+        target.validate()?;
         rule.validate()?;
+        let tau = self.detector.threshold();
+        let alpha = target.alpha(self.manifest.normal_scores.as_deref(), tau, config.alpha);
+        let config = &RecommendConfig {
+            alpha,
+            ..config.clone()
+        };
+        // The network's action stands when it reaches the target (the threshold target: when
+        // the detector calls the row normal); otherwise the search starts from it.
+        let good_enough = match target {
+            Target::Threshold { .. } => tau,
+            Target::Typical { .. } => alpha * tau,
+        };
         let network = match (method, &self.network) {
             (RecommendMethod::Search, _) | (RecommendMethod::Auto, None) => None,
             (_, Some(n)) => Some(n),
@@ -307,7 +324,6 @@ impl Fitted {
         let (sets, _) = self.locate(&picked, &query, rule)?;
         let costs = FeatureCosts::from_schema(&self.manifest.schema, &self.manifest.feature_sd)?;
         let detector = self.detector.as_ref();
-        let tau = detector.threshold();
         let mut recs: Vec<Option<(Recommendation, ActionSource)>> = vec![None; picked.len()];
         let mut start = self.start_actions(&picked)?;
         if let Some(net) = network {
@@ -331,7 +347,8 @@ impl Fitted {
                     action,
                     iterations: 0,
                 };
-                let keep_it = method == RecommendMethod::Network || (rec.flips && rec.feasible);
+                let keep_it = method == RecommendMethod::Network
+                    || (rec.score_after <= good_enough && rec.feasible);
                 if !keep_it && !iv.shift.is_empty() {
                     // The search starts from the network's action.
                     start[r] = rec.action.clone();

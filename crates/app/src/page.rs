@@ -41,6 +41,8 @@ pub fn report_page(
     let recommended = model.recommend(
         data,
         config,
+        // `recommend`'s default target.
+        crate::Target::default(),
         crate::RecommendMethod::Auto,
         action_rule,
         seed,

@@ -294,6 +294,11 @@ pub struct UserPathArgs {
     /// How `recommend` finds actions.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub method: MethodArg,
+    /// `recommend --alpha` (with the threshold target).
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Also write a self-contained HTML page with the table.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
@@ -586,6 +591,10 @@ pub struct FitArgs {
     /// Train a recourse network for `remedy recommend`, or rely on the per-row search.
     #[arg(long, value_enum, default_value_t = RecourseArg::Network)]
     pub recourse: RecourseArg,
+    /// Where the recourse network aims (as `recommend --target`; the threshold target keeps
+    /// the network's own margin).
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Random seed; the same seed and data give the same model.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -724,11 +733,37 @@ pub struct RecommendArgs {
     /// threshold); larger values prefer cheaper actions over a lower score (default 0.05).
     #[arg(long)]
     pub lambda: Option<f64>,
-    /// Aim for a score below α × threshold; α < 1 leaves a margin (default 0.9).
+    /// With `--target threshold`: aim for a score below α × threshold; α < 1 leaves a margin
+    /// (default 0.9). Given alone, it selects `--target threshold`.
     #[arg(long)]
     pub alpha: Option<f64>,
     #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
     pub rule: RuleArgs,
+}
+
+/// Where a recommendation aims the counterfactual's detector score.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    /// A typical normal score: a quantile of the detector's scores on held-out normal rows
+    /// (`--target-quantile`), inside the region where normal rows lie.
+    Typical,
+    /// Just under the detector's threshold (α × threshold, the paper's objective): the
+    /// cheapest action that changes the verdict, often not enough to fix the case.
+    Threshold,
+}
+
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Where actions aim the detector's score [default: typical, or threshold when only
+    /// --alpha is given].
+    #[arg(long, value_enum)]
+    pub target: Option<TargetArg>,
+    /// With `--target typical`: the quantile of the normal rows' scores to aim at, in (0, 1)
+    /// [default: 0.5].
+    #[arg(long, value_name = "Q")]
+    pub target_quantile: Option<f64>,
 }
 
 #[cfg(test)]

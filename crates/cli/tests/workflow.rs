@@ -580,6 +580,44 @@ fn bad_input_is_refused_with_status_2() {
             .arg(p("fine.csv")),
         "--root-cause-alpha must lie in (0, 1)",
     );
+    // Bad target flags: one line naming the flag, exit 2, nothing written.
+    for (flags, needle) in [
+        (
+            &["--target-quantile", "1.5"][..],
+            "--target-quantile must lie in (0, 1), got 1.5",
+        ),
+        (
+            &["--target-quantile", "0"][..],
+            "--target-quantile must lie in (0, 1)",
+        ),
+        (&["--target", "nearest"][..], "nearest"),
+        (
+            &["--target", "threshold", "--target-quantile", "0.5"][..],
+            "--target-quantile applies to --target typical",
+        ),
+        (
+            &["--target", "typical", "--alpha", "0.5"][..],
+            "--alpha sets the margin of --target threshold",
+        ),
+    ] {
+        bad(
+            remedy()
+                .args(["recommend", "--model"])
+                .arg(&model)
+                .arg("--data")
+                .arg(p("fine.csv"))
+                .arg("-o")
+                .arg(p("actions.csv"))
+                .args(flags),
+            needle,
+        );
+        assert!(!p("actions.csv").exists(), "nothing written for {flags:?}");
+    }
+    bad(
+        fit(&p("extra.csv"), &p("edges.csv"), &p("m6")).args(["--target-quantile", "1"]),
+        "--target-quantile must lie in (0, 1)",
+    );
+    assert!(!p("m6").exists(), "nothing written by a refused fit");
     // A model directory from before the p-value calibration (format version 1): refit.
     let old = p("old-model");
     std::fs::create_dir(&old).unwrap();

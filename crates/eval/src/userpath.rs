@@ -11,7 +11,7 @@
 
 use std::time::Instant;
 
-use remedy_app::{FitConfig, Fitted, RecommendConfig, RecommendMethod, RootCauseRule};
+use remedy_app::{FitConfig, Fitted, RecommendConfig, RecommendMethod, RootCauseRule, Target};
 use remedy_core::{Error, Intervention, Result, seed};
 use remedy_data::scm::Scm;
 use remedy_data::tabular::{self, TabularBenchmark, TabularSizes};
@@ -32,8 +32,12 @@ pub struct UserPathSettings {
     /// Rows generated (default: paper Table 1, 10,000 normal training rows, a test set of
     /// 10,000 normal rows and 1,000 anomalies).
     pub sizes: TabularSizes,
-    /// `fit`'s settings; the detector and the seed are taken from the fields above.
+    /// `fit`'s settings; the detector, the seed and the target are taken from the fields
+    /// here.
     pub fit: FitConfig,
+    /// Where `recommend` (and the recourse network `fit` trains) aims the counterfactual's
+    /// score.
+    pub target: Target,
     /// `recommend`'s search settings.
     pub recommend: RecommendConfig,
     pub method: RecommendMethod,
@@ -48,6 +52,7 @@ impl UserPathSettings {
             seed,
             sizes: TabularSizes::default(),
             fit: FitConfig::default(),
+            target: Target::default(),
             recommend: RecommendConfig::default(),
             method: RecommendMethod::Auto,
         }
@@ -147,6 +152,7 @@ fn run_on<S: Scm>(
     let mut config = settings.fit.clone();
     config.detector = app_detector(settings.detector)?;
     config.seed = settings.seed;
+    config.target = settings.target;
     let bench = tabular::generate(scm, &settings.sizes, &mut seed::rng(settings.seed))?;
     let schema = tabular::schema(scm)?;
     let names: Vec<&str> = scm
@@ -167,8 +173,10 @@ fn run_on<S: Scm>(
     let recs = model.recommend(
         &tabular::test_table(scm, &bench)?,
         &settings.recommend,
+        settings.target,
         settings.method,
-        &RootCauseRule::default(),
+        // `remedy recommend`'s default rule.
+        &RootCauseRule::Quantile { pi: None },
         None,
     )?;
     let recommend_seconds = t.elapsed().as_secs_f64();
@@ -187,7 +195,7 @@ fn run_on<S: Scm>(
         dataset: settings.dataset,
         detector: settings.detector,
         seed: settings.seed,
-        target: format!("threshold (α = {})", settings.recommend.alpha),
+        target: settings.target.describe(),
         n_train: bench.train.len(),
         n_test: bench.test.len(),
         n_anomalies: bench.test_group.iter().filter(|g| g.is_some()).count(),

@@ -66,6 +66,7 @@ fn workflow(loan: &Loan, bench: &tabular::TabularBenchmark, seed: u64) -> Result
     let recs = model.recommend(
         &test,
         &remedy_app::RecommendConfig::default(),
+        remedy_app::Target::default(),
         remedy_app::RecommendMethod::Auto,
         &remedy_app::RootCauseRule::Quantile { pi: None },
         None,

@@ -13,7 +13,8 @@ use crate::args::{CausalArg, FitArgs, MissingArg, RecourseArg, TabularDetectorAr
 use crate::progress::Bar;
 
 pub fn run(a: &FitArgs) -> Result<()> {
-    // Refuse an occupied --out before spending minutes on training.
+    // Refuse bad flags and an occupied --out before spending minutes on training.
+    let target = super::recommend::target_of(&a.target, None)?;
     check_output_dir(&a.out, a.force)?;
     let dag = read_graph(&a.graph)?;
     let schema = a.schema.as_deref().map(Schema::read).transpose()?;
@@ -38,6 +39,7 @@ pub fn run(a: &FitArgs) -> Result<()> {
             MissingArg::Impute => Missing::Impute,
             MissingArg::Error => Missing::Error,
         },
+        target,
         ..FitConfig::default()
     };
     let start = Instant::now();

@@ -3,21 +3,21 @@
 
 use std::time::Instant;
 
-use remedy_app::{Fitted, RecommendConfig, RecommendMethod, recommend_table};
-use remedy_core::Result;
+use remedy_app::{Fitted, RecommendConfig, RecommendMethod, Target, recommend_table};
 use remedy_core::io::read_table;
+use remedy_core::{Error, Result};
 
-use crate::args::{MethodArg, RecommendArgs, RuleArg};
+use crate::args::{MethodArg, RecommendArgs, RuleArg, TargetArg, TargetArgs};
 use crate::output::{emit, render};
 
 pub fn run(a: &RecommendArgs) -> Result<()> {
     let rule = super::explain::rule_of(&a.rule, RuleArg::Quantile)?;
+    let target = target_of(&a.target, a.alpha)?;
     let model = Fitted::load(&a.apply.model)?;
     let data = read_table(&a.apply.data)?;
     let defaults = RecommendConfig::default();
     let config = RecommendConfig {
         lambda: a.lambda.unwrap_or(defaults.lambda),
-        alpha: a.alpha.unwrap_or(defaults.alpha),
         ..defaults
     };
     let start = Instant::now();
@@ -26,7 +26,7 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
         MethodArg::Network => RecommendMethod::Network,
         MethodArg::Search => RecommendMethod::Search,
     };
-    let rows = model.recommend(&data, &config, method, &rule, a.seed)?;
+    let rows = model.recommend(&data, &config, target, method, &rule, a.seed)?;
     let flipped = rows.iter().filter(|r| r.flips).count();
     let by_net = rows
         .iter()
@@ -46,4 +46,42 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
         a.apply.output.as_ref(),
         &[&a.apply.data],
     )
+}
+
+/// The target from `--target`, `--target-quantile` and `--alpha`: typical by default,
+/// threshold when only `--alpha` is given; a flag of the other target is refused.
+pub fn target_of(a: &TargetArgs, alpha: Option<f64>) -> Result<Target> {
+    let kind = match (a.target, alpha, a.target_quantile) {
+        (Some(k), _, _) => k,
+        (None, Some(_), None) => TargetArg::Threshold,
+        (None, _, _) => TargetArg::Typical,
+    };
+    let target = match kind {
+        TargetArg::Typical => {
+            if alpha.is_some() {
+                return Err(Error::invalid(
+                    "--alpha sets the margin of --target threshold; with --target typical, \
+                     --target-quantile says where actions aim",
+                ));
+            }
+            Target::Typical {
+                quantile: a
+                    .target_quantile
+                    .unwrap_or(remedy_app::target::DEFAULT_QUANTILE),
+            }
+        }
+        TargetArg::Threshold => {
+            if a.target_quantile.is_some() {
+                return Err(Error::invalid(
+                    "--target-quantile applies to --target typical; with --target threshold, \
+                     --alpha sets the margin",
+                ));
+            }
+            Target::Threshold {
+                alpha: alpha.unwrap_or(RecommendConfig::default().alpha),
+            }
+        }
+    };
+    target.validate()?;
+    Ok(target)
 }

@@ -38,6 +38,7 @@ fn user_path(a: &UserPathArgs) -> Result<()> {
         TabularDetectorArg::Deepsvdd => DetectorKind::DeepSvdd,
     };
     let mut settings = UserPathSettings::new(dataset, detector, a.seed);
+    settings.target = super::recommend::target_of(&a.target, a.alpha)?;
     if let Some(n) = a.train {
         settings.sizes.train = n;
     }
