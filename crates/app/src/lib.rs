@@ -192,7 +192,10 @@ mod tests {
                 )
                 .unwrap()
         };
-        let typical = aim(Target::Typical { quantile: 0.5 });
+        let typical = aim(Target::Typical {
+            quantile: 0.5,
+            min_plausibility: 0.01,
+        });
         let edge = aim(Target::Threshold { alpha: 0.9 });
         for (t, e) in typical.iter().zip(&edge) {
             assert!(
@@ -200,6 +203,23 @@ mod tests {
                 "{t:?} {e:?}"
             );
         }
+        // By default the whole counterfactual must also lie among the normal rows: acting on
+        // the root causes alone brings both rows back there (X1 −10 gives the typical row 0;
+        // X0 and X3 −10 the same), so both meet the requirement, and the model answers as
+        // saved.
+        let plausible = aim(Target::default());
+        for r in &plausible {
+            assert!(
+                r.plausibility >= target::DEFAULT_MIN_PLAUSIBILITY && r.plausibility <= 1.0,
+                "{r:?}"
+            );
+        }
+        assert_eq!(loaded.manifest.support, fitted.manifest.support);
+        assert!(
+            recommend_table(&loaded, &plausible)
+                .unwrap()
+                .has("plausibility")
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use rand::seq::SliceRandom;
 use remedy_causal::{AnmConfig, SoftCounterfactual, VacaConfig};
 use remedy_core::dag::DagJson;
 use remedy_core::io::write_atomic;
+use remedy_core::schema::FeatureType;
 use remedy_core::schema::sample_sd;
 use remedy_core::traits::CausalModel;
 use remedy_core::{Dag, Error, Result, Schema, Table, seed};
@@ -32,6 +33,7 @@ use remedy_detect::{
     DifferentiableDetector,
 };
 use remedy_nn::{Observer, TrainConfig};
+use remedy_recourse::support::{self, NormalSupport};
 use remedy_rootcause::{NoiseReference, PValueReference, ReferenceFit};
 use serde::{Deserialize, Serialize};
 
@@ -210,6 +212,11 @@ pub struct Manifest {
     /// in models saved before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normal_scores: Option<Vec<f64>>,
+    /// Normal reference rows and the calibration of their neighbour distance: the
+    /// plausibility of a counterfactual (`recommend`). Absent in models saved before it
+    /// existed and when too few rows were held out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub support: Option<NormalSupport>,
     pub files: Files,
 }
 
@@ -356,6 +363,27 @@ pub fn fit(
     } else {
         &tr
     })?);
+    let support = if va.len() >= MIN_CALIBRATION_ROWS {
+        let unit = schema
+            .features
+            .iter()
+            .zip(&feature_sd)
+            .map(|(f, &sd)| (f.kind == FeatureType::Continuous).then_some(sd))
+            .collect();
+        Some(NormalSupport::fit(
+            &tr,
+            &va,
+            unit,
+            support::DEFAULT_K,
+            &mut seed::child(config.seed, "support"),
+        )?)
+    } else {
+        tracing::warn!(
+            valid = va.len(),
+            "too few held-out rows to calibrate the plausibility of recommendations; none kept"
+        );
+        None
+    };
     let mut crng = seed::child(config.seed, "causal");
     let (causal, soft, save_causal): (Box<dyn CausalModel>, Rc<dyn SoftCounterfactual>, SaveFn) =
         match config.causal {
@@ -476,6 +504,7 @@ pub fn fit(
         normal_values: Some(normal_values),
         filled_cells,
         normal_scores: Some(normal_scores),
+        support,
         files: Files {
             detector: ComponentFiles::named(DETECTOR),
             causal: ComponentFiles::named(CAUSAL),

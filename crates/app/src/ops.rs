@@ -140,6 +140,10 @@ pub struct RecommendRow {
     pub cost: f64,
     /// Whether the counterfactual respects the schema's bounds.
     pub feasible: bool,
+    /// How plausible the whole counterfactual is among the normal rows: the share of
+    /// held-out normal rows at least as far from their nearest normal neighbours
+    /// ([`remedy_recourse::support`]); NaN for a model without a normal support.
+    pub plausibility: f64,
     /// Which method found the action.
     pub method: ActionSource,
 }
@@ -296,11 +300,32 @@ impl Fitted {
             ..config.clone()
         };
         // The network's action stands when it reaches the target (the threshold target: when
-        // the detector calls the row normal); otherwise the search starts from it.
+        // the detector calls the row normal; the typical target: its score and plausibility);
+        // otherwise the search starts from it.
         let good_enough = match target {
             Target::Threshold { .. } => tau,
             Target::Typical { .. } => alpha * tau,
         };
+        let support = self.manifest.support.as_ref();
+        // Rows farther from the normal rows than this are not plausible enough.
+        let radius = match (target, support) {
+            (
+                Target::Typical {
+                    min_plausibility, ..
+                },
+                Some(s),
+            ) => s.radius(min_plausibility),
+            _ => f64::INFINITY,
+        };
+        let requirement = move |xs: &[Vec<f64>]| -> Vec<f64> {
+            let s = support.expect("a finite radius comes from a support");
+            s.distances(xs)
+                .into_iter()
+                .map(|d| (d - radius).max(0.0) / radius.max(f64::MIN_POSITIVE))
+                .collect()
+        };
+        let requirement: Option<&search::Requirement<'_>> =
+            radius.is_finite().then_some(&requirement as _);
         let network = match (method, &self.network) {
             (RecommendMethod::Search, _) | (RecommendMethod::Auto, None) => None,
             (_, Some(n)) => Some(n),
@@ -348,7 +373,11 @@ impl Fitted {
                     iterations: 0,
                 };
                 let keep_it = method == RecommendMethod::Network
-                    || (rec.score_after <= good_enough && rec.feasible);
+                    || (rec.score_after <= good_enough
+                        && rec.feasible
+                        && requirement.is_none_or(|req| {
+                            req(std::slice::from_ref(&rec.counterfactual))[0] == 0.0
+                        }));
                 if !keep_it && !iv.shift.is_empty() {
                     // The search starts from the network's action.
                     start[r] = rec.action.clone();
@@ -371,6 +400,7 @@ impl Fitted {
                 &pick(&sets, &todo),
                 &pick(&start, &todo),
                 &costs,
+                requirement,
                 &mut rng,
             )?;
             for (&r, rec) in todo.iter().zip(found) {
@@ -385,6 +415,7 @@ impl Fitted {
             .zip(recs)
             .map(|((&i, set), r)| {
                 let (r, method) = r.expect("every row has a recommendation");
+                let plausibility = support.map_or(f64::NAN, |s| s.plausibility(&r.counterfactual));
                 RecommendRow {
                     row: i + 1,
                     root_causes: name_of(&set),
@@ -397,6 +428,7 @@ impl Fitted {
                     flips: r.flips,
                     cost: r.cost,
                     feasible: r.feasible,
+                    plausibility,
                     method,
                 }
             })
@@ -577,6 +609,10 @@ pub fn recommend_table(model: &Fitted, rows: &[RecommendRow]) -> Result<Table> {
         ("flips".into(), flag(rows.iter().map(|r| r.flips))),
         ("cost".into(), num(rows.iter().map(|r| r.cost))),
         ("feasible".into(), flag(rows.iter().map(|r| r.feasible))),
+        (
+            "plausibility".into(),
+            num(rows.iter().map(|r| r.plausibility)),
+        ),
         (
             "method".into(),
             Column::Text(rows.iter().map(|r| r.method.as_str().to_string()).collect()),

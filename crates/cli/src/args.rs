@@ -764,6 +764,11 @@ pub struct TargetArgs {
     /// [default: 0.5].
     #[arg(long, value_name = "Q")]
     pub target_quantile: Option<f64>,
+    /// With `--target typical`: the least plausibility of the whole counterfactual, in (0, 1):
+    /// the share of held-out normal rows at least as far from their nearest normal
+    /// neighbours [default: 0.9].
+    #[arg(long, value_name = "P")]
+    pub min_plausibility: Option<f64>,
 }
 
 #[cfg(test)]

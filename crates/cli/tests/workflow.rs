@@ -218,7 +218,7 @@ fn recourse_network_and_search_methods() {
     );
     let rows = dir.path().join("rows.csv");
     std::fs::write(&rows, "X0,X1,X2,X3\n0,10,10,10\n10,10,10,20\n").unwrap();
-    let recommend = |model: &Path, method: &str| {
+    let recommend_with = |model: &Path, method: &str, extra: &[&str]| {
         json_rows(&ok(remedy()
             .args([
                 "recommend",
@@ -230,8 +230,10 @@ fn recourse_network_and_search_methods() {
             ])
             .arg(model)
             .arg("--data")
-            .arg(&rows)))
+            .arg(&rows)
+            .args(extra)))
     };
+    let recommend = |model: &Path, method: &str| recommend_with(model, method, &[]);
     let net = recommend(&model, "network");
     assert_eq!(net.len(), 2);
     for r in &net {
@@ -245,8 +247,24 @@ fn recourse_network_and_search_methods() {
     assert_eq!(net[1]["action_X1"], 0.0);
     assert!(net[1]["action_X0"].as_f64().unwrap() < 0.0, "{:?}", net[1]);
     assert!(net[1]["action_X3"].as_f64().unwrap() < 0.0, "{:?}", net[1]);
-    // The default (auto) keeps the network's action where it makes the row normal.
-    assert_eq!(recommend(&model, "auto"), net);
+    // Auto keeps the network's action where it reaches the target: with the threshold target
+    // where it makes the row normal; by default where its counterfactual is also plausible
+    // enough (else the search, from the network's action, must find one at least as
+    // plausible or the most plausible it can).
+    assert_eq!(
+        recommend_with(&model, "auto", &["--target", "threshold"]),
+        net
+    );
+    for (r, n) in recommend(&model, "auto").iter().zip(&net) {
+        let p = r["plausibility"].as_f64().unwrap();
+        match r["method"].as_str().unwrap() {
+            "network" => assert!(p >= 0.9 && r == n, "{r}"),
+            _ => assert!(
+                p >= 0.9 || p >= n["plausibility"].as_f64().unwrap(),
+                "{r} {n}"
+            ),
+        }
+    }
     for r in recommend(&model, "search") {
         assert_eq!(r["method"], "search", "{r}");
     }
@@ -593,7 +611,11 @@ fn bad_input_is_refused_with_status_2() {
         (&["--target", "nearest"][..], "nearest"),
         (
             &["--target", "threshold", "--target-quantile", "0.5"][..],
-            "--target-quantile applies to --target typical",
+            "--target-quantile and --min-plausibility apply to --target typical",
+        ),
+        (
+            &["--min-plausibility", "1"][..],
+            "--min-plausibility must lie in (0, 1), got 1",
         ),
         (
             &["--target", "typical", "--alpha", "0.5"][..],

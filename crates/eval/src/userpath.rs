@@ -79,6 +79,10 @@ pub struct Judged {
     pub features: f64,
     /// Share of the actions found by the recourse network (the rest by the search).
     pub by_network: f64,
+    /// Median plausibility of the fitted model's counterfactuals (NaN without a normal
+    /// support).
+    #[serde(default)]
+    pub median_plausibility: f64,
 }
 
 /// The least label-recovering action on the features each recommendation could act on.
@@ -259,6 +263,7 @@ fn judge<S: Scm>(
         action_norm: mean(&rec_norms),
         action_norm_all: mean(&norms),
         features: judged.iter().map(|r| r.acted_on.len()).sum::<usize>() as f64 / n,
+        median_plausibility: median(judged.iter().map(|r| r.plausibility).collect()),
         by_network: share(
             &mut judged
                 .iter()
@@ -313,6 +318,21 @@ fn bound<S: Scm>(
     })
 }
 
+/// Median of the finite values, NaN when there are none.
+fn median(mut v: Vec<f64>) -> f64 {
+    v.retain(|x| x.is_finite());
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
 /// Mean, NaN when empty.
 fn mean(v: &[f64]) -> f64 {
     if v.is_empty() {
@@ -364,6 +384,7 @@ mod tests {
             flips: true,
             cost: 0.0,
             feasible: true,
+            plausibility: f64::NAN,
             method: ActionSource::Search,
         }
     }

@@ -10,6 +10,8 @@ pub mod cchvae;
 pub use cchvae::{Cchvae, CchvaeConfig, Detector};
 
 pub mod search;
+pub mod support;
+pub use support::NormalSupport;
 
 pub use search::{
     FeatureCosts, RecommendConfig, Recommendation, RowScore, recommend, recommend_from,

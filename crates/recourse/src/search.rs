@@ -26,6 +26,11 @@ use serde::{Deserialize, Serialize};
 /// The detector's anomaly scores of raw rows (node order; categories as indices).
 pub type RowScore<'a> = dyn Fn(&[Vec<f64>]) -> Result<Vec<f64>> + 'a;
 
+/// A requirement on the counterfactual beyond the schema's bounds, for example plausibility
+/// ([`crate::support`]): for each row, how far it falls short (0 when it meets it). Ranked as
+/// the bounds are: a candidate that meets it and the bounds beats every one that does not.
+pub type Requirement<'a> = dyn Fn(&[Vec<f64>]) -> Vec<f64> + 'a;
+
 /// Settings of the search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -203,6 +208,10 @@ pub struct Recommendation {
     pub iterations: usize,
 }
 
+/// Least spread (in sds) of a row's search while its best action misses the bounds or the
+/// requirement.
+const UNMET_SPREAD: f64 = 0.3;
+
 /// Orders candidates: feasible before infeasible (by violation), then by objective.
 fn key_less(a: (f64, f64), b: (f64, f64)) -> std::cmp::Ordering {
     a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1))
@@ -225,6 +234,8 @@ struct RowState {
     best_cf: Vec<f64>,
     best_score: f64,
     history: Vec<f64>,
+    /// How far the best action missed the bounds and the requirement, per iteration.
+    shortfall: Vec<f64>,
     iterations: usize,
     done: bool,
 }
@@ -254,6 +265,7 @@ pub fn recommend<R: Rng + ?Sized>(
         root_causes,
         &zeros,
         costs,
+        None,
         rng,
     )
 }
@@ -262,6 +274,8 @@ pub fn recommend<R: Rng + ?Sized>(
 /// per node, original units; entries of features the row may not act on are ignored), e.g.
 /// the action that moves the root causes' abducted noise back to its normal median. Both that
 /// start and no action at all are evaluated, so a poor start cannot do worse than none.
+/// `requirement`, when given, ranks with the bounds ([`Requirement`]): a row's search stops
+/// early only once its best action meets it.
 #[allow(clippy::too_many_arguments)]
 pub fn recommend_from<R: Rng + ?Sized>(
     config: &RecommendConfig,
@@ -272,6 +286,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
     root_causes: &[Vec<usize>],
     start: &[Vec<f64>],
     costs: &FeatureCosts,
+    requirement: Option<&Requirement<'_>>,
     rng: &mut R,
 ) -> Result<Vec<Recommendation>> {
     config.validate()?;
@@ -322,6 +337,13 @@ pub fn recommend_from<R: Rng + ?Sized>(
         return Ok(Vec::new());
     }
     let before = score(rows)?;
+    let short = |xs: &[Vec<f64>]| -> Vec<f64> {
+        match requirement {
+            Some(req) => req(xs),
+            None => vec![0.0; xs.len()],
+        }
+    };
+    let short_before = short(rows);
     let tau = threshold;
     let objective = |g: f64, z: &[f64], features: &[usize]| -> f64 {
         let c: f64 = features
@@ -337,7 +359,8 @@ pub fn recommend_from<R: Rng + ?Sized>(
         .zip(root_causes)
         .zip(&before)
         .zip(start)
-        .map(|(((x, rc), &g), st)| {
+        .zip(&short_before)
+        .map(|((((x, rc), &g), st), &sh)| {
             let mut features: Vec<usize> = rc
                 .iter()
                 .copied()
@@ -352,7 +375,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
             let zero = vec![0.0; k];
             let mean: Vec<f64> = features.iter().map(|&j| st[j] / costs.sd[j]).collect();
             RowState {
-                best_key: (costs.violation(x), objective(g, &zero, &features)),
+                best_key: (costs.violation(x) + sh, objective(g, &zero, &features)),
                 mean,
                 spread: vec![config.init_sd; k],
                 best_z: zero,
@@ -360,6 +383,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
                 best_score: g,
                 features,
                 history: Vec::new(),
+                shortfall: Vec::new(),
                 iterations: 0,
                 done: false,
             }
@@ -402,6 +426,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
         }
         let cfs = model.counterfactual_batch(&xs, &ivs)?;
         let g = score(&cfs)?;
+        let shortfall = short(&cfs);
         for (a, &r) in active.iter().enumerate() {
             let s = &mut states[r];
             s.iterations = it + 1;
@@ -410,7 +435,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
                 .map(|i| {
                     let key = if g[i].is_finite() && cfs[i].iter().all(|v| v.is_finite()) {
                         (
-                            costs.violation(&cfs[i]),
+                            costs.violation(&cfs[i]) + shortfall[i],
                             objective(g[i], &zs[i], &s.features),
                         )
                     } else {
@@ -435,6 +460,12 @@ pub fn recommend_from<R: Rng + ?Sized>(
                     elite.iter().map(|&i| (zs[i][j] - m).powi(2)).sum::<f64>() / elite.len() as f64;
                 *mean = w * m + (1.0 - w) * *mean;
                 *spread = w * v.sqrt() + (1.0 - w) * *spread;
+                // While no candidate meets the bounds and the requirement, the elite are
+                // ranked by how far they miss them: a direction, not a basin, so the spread
+                // must not collapse before they are met.
+                if s.best_key.0 > 0.0 {
+                    *spread = spread.max(UNMET_SPREAD);
+                }
             }
             s.history.push(s.best_key.1);
             let flipped = s.best_key.0 == 0.0 && s.best_score <= tau;
@@ -443,7 +474,14 @@ pub fn recommend_from<R: Rng + ?Sized>(
                 old - s.best_key.1 <= config.tolerance * old.abs().max(1e-12)
             };
             let collapsed = s.spread.iter().all(|&v| v < config.min_sd);
-            if (flipped && stalled) || collapsed {
+            // A row that misses the bounds or the requirement and has stopped closing the gap
+            // over twice the patience will not meet them.
+            s.shortfall.push(s.best_key.0);
+            let hopeless = s.best_key.0 > 0.0 && s.shortfall.len() > 2 * config.patience && {
+                let old = s.shortfall[s.shortfall.len() - 1 - 2 * config.patience];
+                old - s.best_key.0 <= config.tolerance * old
+            };
+            if (flipped && stalled) || collapsed || hopeless {
                 s.done = true;
             }
         }
@@ -457,6 +495,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
                 action[j] = z * costs.sd[j];
             }
             let cost = costs.cost_of(&action);
+            let feasible = costs.feasible(&s.best_cf);
             Recommendation {
                 features: s.features,
                 action,
@@ -465,7 +504,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
                 score_after: s.best_score,
                 flips: s.best_score <= tau,
                 cost,
-                feasible: s.best_key.0 == 0.0,
+                feasible,
                 iterations: s.iterations,
             }
         })
@@ -566,6 +605,31 @@ mod tests {
         );
         assert!((r.counterfactual[3] - (10.0 + r.action[1])).abs() < 1e-9);
         assert!(r.score_after <= 9.0 && r.score_before == 100.0);
+    }
+
+    /// The same row with a requirement that X3 end at most 1 (the chain's u1' = 10 + θ sets
+    /// X3 = 10 + θ): the least action meeting it is θ = −9, beyond the detector's −7.154, and
+    /// the search pays for it rather than stop at the threshold.
+    #[test]
+    fn a_requirement_ranks_with_the_bounds() {
+        let rows = vec![vec![0.0, 10.0, 10.0, 10.0]];
+        let req = |xs: &[Vec<f64>]| xs.iter().map(|x| (x[3] - 1.0).max(0.0)).collect();
+        let r = &recommend_from(
+            &RecommendConfig::default(),
+            &Chain::new(),
+            &chain_score,
+            9.0,
+            &rows,
+            &[vec![1]],
+            &[vec![0.0; 4]],
+            &costs(),
+            Some(&req),
+            &mut seed::rng(1),
+        )
+        .unwrap()[0];
+        assert!(r.flips && r.feasible, "{r:?}");
+        assert!(r.counterfactual[3] <= 1.0, "{r:?}");
+        assert!(r.cost >= 9.0 - 1e-9 && r.cost <= 9.0 * 1.05, "{r:?}");
     }
 
     #[test]

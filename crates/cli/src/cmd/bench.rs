@@ -1,16 +1,20 @@
 //! `remedy bench`: seconds per training epoch of the autoencoder and Deep SVDD on the Loan
 //! training rows, single-threaded, the same networks and data as `bench/pytorch_detectors.py`;
 //! and the rows per second of `explain --all` (abduction, calibrated p-values, Holm) with an
-//! additive-noise model of a 10-node linear-Gaussian chain.
+//! additive-noise model of a 10-node linear-Gaussian chain; and the seconds `recommend` takes
+//! per 1,000 flagged Loan test rows (the user path of `remedy reproduce recommend`), for the
+//! typical and the threshold target.
 
 use std::time::Instant;
 
 use rand::Rng;
-use remedy_app::{FitConfig, RecourseKind, RootCauseRule};
+use remedy_app::{
+    FitConfig, RecommendConfig, RecommendMethod, RecourseKind, RootCauseRule, Target,
+};
 use remedy_core::{Column, Dag, Result, Table, seed};
 use remedy_data::Loan;
 use remedy_data::scm::Scm;
-use remedy_data::tabular::{self, TabularSizes};
+use remedy_data::tabular::{self, TabularBenchmark, TabularSizes};
 use remedy_detect::{AutoencoderConfig, DeepSvddConfig};
 use remedy_nn::NoObserver;
 
@@ -39,6 +43,7 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     svdd.fit(&schema, &rows, &[], &mut seed::rng(1), &mut NoObserver)?;
     let svdd_s = start.elapsed().as_secs_f64() / a.epochs as f64;
     let (explain_rows, explain_s) = explain_throughput(a.epochs)?;
+    let recommend = recommend_timing(&loan, &b, a.seed)?;
     println!(
         "{}",
         serde_json::json!({
@@ -49,6 +54,9 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             "deep_svdd_s_per_epoch": svdd_s,
             "explain_rows": explain_rows,
             "explain_rows_per_s": explain_rows as f64 / explain_s,
+            "recommend_flagged_rows": recommend.0,
+            "recommend_typical_s_per_1000": recommend.1,
+            "recommend_threshold_s_per_1000": recommend.2,
         })
     );
     Ok(())
@@ -105,4 +113,46 @@ fn explain_throughput(epochs: usize) -> Result<(usize, f64)> {
     let start = Instant::now();
     let rows = model.explain(&test, true, &RootCauseRule::default())?;
     Ok((rows.len(), start.elapsed().as_secs_f64()))
+}
+
+/// Fits the user path's model on the Loan training rows (default settings, the seed's data)
+/// and times `recommend` on the test rows for each target: (flagged rows, seconds per 1,000
+/// flagged rows with the typical target, the same with the threshold target).
+fn recommend_timing(loan: &Loan, b: &TabularBenchmark, seed: u64) -> Result<(usize, f64, f64)> {
+    let names: Vec<&str> = loan
+        .feature_nodes()
+        .iter()
+        .map(|&i| loan.dag().name(i))
+        .collect();
+    let dag = loan.dag().subgraph(&names)?;
+    let config = FitConfig {
+        seed,
+        ..FitConfig::default()
+    };
+    let model = remedy_app::fit(
+        &tabular::train_table(loan, b)?,
+        &dag,
+        Some(&tabular::schema(loan)?),
+        &config,
+        &mut NoObserver,
+    )?;
+    let test = tabular::test_table(loan, b)?;
+    let time = |target| -> Result<(usize, f64)> {
+        let start = Instant::now();
+        let rows = model.recommend(
+            &test,
+            &RecommendConfig::default(),
+            target,
+            RecommendMethod::Auto,
+            &RootCauseRule::Quantile { pi: None },
+            None,
+        )?;
+        Ok((rows.len(), start.elapsed().as_secs_f64()))
+    };
+    let (n, typical) = time(Target::default())?;
+    let (_, threshold) = time(Target::Threshold {
+        alpha: RecommendConfig::default().alpha,
+    })?;
+    let per_1000 = |s: f64| s * 1000.0 / n.max(1) as f64;
+    Ok((n, per_1000(typical), per_1000(threshold)))
 }

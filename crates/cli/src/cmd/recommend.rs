@@ -51,9 +51,10 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
 /// The target from `--target`, `--target-quantile` and `--alpha`: typical by default,
 /// threshold when only `--alpha` is given; a flag of the other target is refused.
 pub fn target_of(a: &TargetArgs, alpha: Option<f64>) -> Result<Target> {
-    let kind = match (a.target, alpha, a.target_quantile) {
+    let typical_flags = a.target_quantile.is_some() || a.min_plausibility.is_some();
+    let kind = match (a.target, alpha, typical_flags) {
         (Some(k), _, _) => k,
-        (None, Some(_), None) => TargetArg::Threshold,
+        (None, Some(_), false) => TargetArg::Threshold,
         (None, _, _) => TargetArg::Typical,
     };
     let target = match kind {
@@ -68,13 +69,16 @@ pub fn target_of(a: &TargetArgs, alpha: Option<f64>) -> Result<Target> {
                 quantile: a
                     .target_quantile
                     .unwrap_or(remedy_app::target::DEFAULT_QUANTILE),
+                min_plausibility: a
+                    .min_plausibility
+                    .unwrap_or(remedy_app::target::DEFAULT_MIN_PLAUSIBILITY),
             }
         }
         TargetArg::Threshold => {
-            if a.target_quantile.is_some() {
+            if typical_flags {
                 return Err(Error::invalid(
-                    "--target-quantile applies to --target typical; with --target threshold, \
-                     --alpha sets the margin",
+                    "--target-quantile and --min-plausibility apply to --target typical; with \
+                     --target threshold, --alpha sets the margin",
                 ));
             }
             Target::Threshold {
