@@ -12,6 +12,8 @@
 //! k-nearest-neighbour view of plausibility is the one recourse evaluations use (CARLA's yNN,
 //! FACE's density paths).
 
+use std::sync::OnceLock;
+
 use rand::Rng;
 use rand::seq::index::sample;
 use remedy_core::{Error, Result};
@@ -24,7 +26,7 @@ pub const DEFAULT_K: usize = 5;
 pub const MAX_REFERENCE: usize = 1024;
 
 /// The normal reference rows and the calibration of their neighbour distance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NormalSupport {
     /// Neighbour rank k.
     pub k: usize,
@@ -35,6 +37,29 @@ pub struct NormalSupport {
     pub rows: Vec<Vec<f64>>,
     /// Held-out normal rows' distances to the reference, ascending.
     pub calibration: Vec<f64>,
+    /// The reference rows laid out for [`NormalSupport::distance`], built on first use.
+    #[serde(skip)]
+    layout: OnceLock<Layout>,
+}
+
+/// The reference rows as two flat row-major blocks: continuous columns divided by their unit,
+/// then the discrete columns as they are.
+#[derive(Debug, Clone)]
+struct Layout {
+    continuous: Vec<usize>,
+    discrete: Vec<usize>,
+    scaled: Vec<f64>,
+    levels: Vec<f64>,
+}
+
+/// Equal when the saved fields are (the layout is derived from them).
+impl PartialEq for NormalSupport {
+    fn eq(&self, other: &Self) -> bool {
+        self.k == other.k
+            && self.unit == other.unit
+            && self.rows == other.rows
+            && self.calibration == other.calibration
+    }
 }
 
 impl NormalSupport {
@@ -79,6 +104,7 @@ impl NormalSupport {
             unit,
             rows,
             calibration: Vec::new(),
+            layout: OnceLock::new(),
         };
         let mut cal = support.distances(held_out);
         cal.sort_by(f64::total_cmp);
@@ -97,19 +123,21 @@ impl NormalSupport {
         if x.iter().any(|v| !v.is_finite()) {
             return f64::INFINITY;
         }
+        let l = self.layout.get_or_init(|| self.build_layout());
+        let xc: Vec<f64> = l
+            .continuous
+            .iter()
+            .map(|&j| x[j] / self.unit[j].unwrap_or(1.0))
+            .collect();
+        let xd: Vec<f64> = l.discrete.iter().map(|&j| x[j]).collect();
+        let (wc, wd) = (xc.len(), xd.len());
         // The k smallest squared distances so far, ascending.
         let mut best = vec![f64::INFINITY; self.k];
-        for r in &self.rows {
-            let mut d2 = 0.0;
-            for ((a, b), u) in x.iter().zip(r).zip(&self.unit) {
-                d2 += match u {
-                    Some(s) => ((a - b) / s).powi(2),
-                    None => f64::from(u8::from(a != b)),
-                };
-                if d2 >= best[self.k - 1] {
-                    break;
-                }
-            }
+        for i in 0..self.rows.len() {
+            let rc = &l.scaled[i * wc..(i + 1) * wc];
+            let mut d2: f64 = xc.iter().zip(rc).map(|(a, b)| (a - b) * (a - b)).sum();
+            let rd = &l.levels[i * wd..(i + 1) * wd];
+            d2 += xd.iter().zip(rd).filter(|(a, b)| a != b).count() as f64;
             if d2 < best[self.k - 1] {
                 let mut i = self.k - 1;
                 while i > 0 && best[i - 1] > d2 {
@@ -120,6 +148,31 @@ impl NormalSupport {
             }
         }
         best[self.k - 1].sqrt()
+    }
+
+    fn build_layout(&self) -> Layout {
+        let continuous: Vec<usize> = (0..self.unit.len())
+            .filter(|&j| self.unit[j].is_some())
+            .collect();
+        let discrete: Vec<usize> = (0..self.unit.len())
+            .filter(|&j| self.unit[j].is_none())
+            .collect();
+        let mut scaled = Vec::with_capacity(self.rows.len() * continuous.len());
+        let mut levels = Vec::with_capacity(self.rows.len() * discrete.len());
+        for r in &self.rows {
+            scaled.extend(
+                continuous
+                    .iter()
+                    .map(|&j| r[j] / self.unit[j].unwrap_or(1.0)),
+            );
+            levels.extend(discrete.iter().map(|&j| r[j]));
+        }
+        Layout {
+            continuous,
+            discrete,
+            scaled,
+            levels,
+        }
     }
 
     /// `(1 + #{held-out distances ≥ d}) / (n + 1)` for the row's distance d.
