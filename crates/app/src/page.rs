@@ -160,7 +160,17 @@ pub fn report_page(
     let acts = model.action_features();
     let mut header = vec!["row".to_string(), "root causes".to_string()];
     header.extend(acts.iter().map(|a| format!("action {a}")));
-    header.extend(["score before", "score after", "flips", "cost", "found by"].map(String::from));
+    header.extend(
+        [
+            "score before",
+            "score after",
+            "flips",
+            "cost",
+            "plausibility",
+            "found by",
+        ]
+        .map(String::from),
+    );
     let mut table = HtmlTable::new(header);
     for r in recommended.iter().take(MAX_LISTED) {
         let mut cells = vec![
@@ -180,6 +190,11 @@ pub fn report_page(
         cells.push(Cell::num(r.score_after, 4));
         cells.push(Cell::text(if r.flips { "yes" } else { "no" }));
         cells.push(Cell::num(r.cost, 3));
+        cells.push(if r.plausibility.is_finite() {
+            Cell::num(r.plausibility, 3)
+        } else {
+            Cell::text("")
+        });
         cells.push(Cell::text(r.method.as_str()));
         table = table.row(cells);
     }
@@ -189,7 +204,10 @@ pub fn report_page(
             recommended.len()
         )
     } else {
-        "Actions in original units; empty where the feature is not acted on.".to_string()
+        "Actions in original units; empty where the feature is not acted on. Plausibility: the \
+         share of held-out normal rows at least as far from their nearest normal rows as the \
+         counterfactual (by default actions aim at 0.9 or more)."
+            .to_string()
     };
     page.table(table.caption(caption));
     Ok(page)
