@@ -10,7 +10,7 @@
 use rand::Rng;
 use rand::seq::SliceRandom;
 use remedy_core::schema::{Feature, FeatureType};
-use remedy_core::{Column, Error, Intervention, Result, Schema, Table};
+use remedy_core::{Column, Dag, Error, Intervention, Result, Schema, Table};
 
 use crate::scm::{NodeKind, Scm};
 
@@ -210,14 +210,20 @@ pub fn schema<S: Scm>(scm: &S) -> Result<Schema> {
     Schema::new(features)
 }
 
-/// DOT text of the causal graph over the features.
-pub fn graph_dot<S: Scm>(scm: &S) -> Result<String> {
+/// The causal graph over the features (the label nodes left out), in feature order: the graph
+/// a user would give `remedy fit`.
+pub fn feature_dag<S: Scm>(scm: &S) -> Result<Dag> {
     let names: Vec<&str> = scm
         .feature_nodes()
         .iter()
         .map(|&i| scm.dag().name(i))
         .collect();
-    Ok(scm.dag().subgraph(&names)?.to_dot(scm.name()))
+    scm.dag().subgraph(&names)
+}
+
+/// DOT text of the causal graph over the features.
+pub fn graph_dot<S: Scm>(scm: &S) -> Result<String> {
+    Ok(feature_dag(scm)?.to_dot(scm.name()))
 }
 
 /// Every file of a generated tabular benchmark, ready for

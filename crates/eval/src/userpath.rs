@@ -159,12 +159,7 @@ fn run_on<S: Scm>(
     config.target = settings.target;
     let bench = tabular::generate(scm, &settings.sizes, &mut seed::rng(settings.seed))?;
     let schema = tabular::schema(scm)?;
-    let names: Vec<&str> = scm
-        .feature_nodes()
-        .iter()
-        .map(|&i| scm.dag().name(i))
-        .collect();
-    let dag = scm.dag().subgraph(&names)?;
+    let dag = tabular::feature_dag(scm)?;
     let model = remedy_app::fit(
         &tabular::train_table(scm, &bench)?,
         &dag,

@@ -119,12 +119,7 @@ fn explain_throughput(epochs: usize) -> Result<(usize, f64)> {
 /// and times `recommend` on the test rows for each target: (flagged rows, seconds per 1,000
 /// flagged rows with the typical target, the same with the threshold target).
 fn recommend_timing(loan: &Loan, b: &TabularBenchmark, seed: u64) -> Result<(usize, f64, f64)> {
-    let names: Vec<&str> = loan
-        .feature_nodes()
-        .iter()
-        .map(|&i| loan.dag().name(i))
-        .collect();
-    let dag = loan.dag().subgraph(&names)?;
+    let dag = tabular::feature_dag(loan)?;
     let config = FitConfig {
         seed,
         ..FitConfig::default()

@@ -49,12 +49,7 @@ fn workflow(loan: &Loan, bench: &tabular::TabularBenchmark, seed: u64) -> Result
         "\nRemedy on these rows: fit an autoencoder and an additive-noise model on the normal rows,\n\
          then explain and repair the first flagged test rows:"
     );
-    let names: Vec<&str> = loan
-        .feature_nodes()
-        .iter()
-        .map(|&i| loan.dag().name(i))
-        .collect();
-    let dag = loan.dag().subgraph(&names)?;
+    let dag = tabular::feature_dag(loan)?;
     let schema = tabular::schema(loan)?;
     let config = remedy_app::FitConfig {
         seed,
@@ -81,7 +76,8 @@ fn workflow(loan: &Loan, bench: &tabular::TabularBenchmark, seed: u64) -> Result
             .iter()
             .map(|&n| loan.dag().name(n))
             .collect();
-        let action: Vec<String> = names
+        let action: Vec<String> = model
+            .features()
             .iter()
             .zip(&r.action)
             .filter(|(_, v)| **v != 0.0)
