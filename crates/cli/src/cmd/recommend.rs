@@ -32,9 +32,20 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
         .iter()
         .filter(|r| r.method == remedy_app::ActionSource::Network)
         .count();
+    let plausible = match target {
+        Target::Typical {
+            min_plausibility, ..
+        } if rows.iter().any(|r| r.plausibility.is_finite()) => format!(
+            ", {} of them plausible (≥ {min_plausibility})",
+            rows.iter()
+                .filter(|r| r.flips && r.plausibility >= min_plausibility)
+                .count()
+        ),
+        _ => String::new(),
+    };
     eprintln!(
-        "{} anomalous row{}, {flipped} made normal by the recommended action ({by_net} found \
-         by the recourse network, {} by search; {:.1} s)",
+        "{} anomalous row{}, {flipped} made normal by the recommended action{plausible} \
+         ({by_net} found by the recourse network, {} by search; {:.1} s)",
         rows.len(),
         if rows.len() == 1 { "" } else { "s" },
         rows.len() - by_net,
