@@ -265,6 +265,31 @@ fn recourse_network_and_search_methods() {
             ),
         }
     }
+    // A model saved before the normal reference rows existed still answers, says that it
+    // cannot judge plausibility, and leaves the column empty (null in JSON).
+    let old = dir.path().join("no-support");
+    std::fs::create_dir(&old).unwrap();
+    for f in std::fs::read_dir(&model).unwrap() {
+        let f = f.unwrap().path();
+        std::fs::copy(&f, old.join(f.file_name().unwrap())).unwrap();
+    }
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(old.join("remedy.json")).unwrap()).unwrap();
+    assert!(m.as_object_mut().unwrap().remove("support").is_some());
+    std::fs::write(old.join("remedy.json"), m.to_string()).unwrap();
+    let out = remedy()
+        .args(["recommend", "--format", "json", "--model"])
+        .arg(&old)
+        .arg("--data")
+        .arg(&rows)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("keeps no normal reference rows"), "{err}");
+    for r in json_rows(&String::from_utf8(out.stdout).unwrap()) {
+        assert!(r["plausibility"].is_null(), "{r}");
+    }
     for r in recommend(&model, "search") {
         assert_eq!(r["method"], "search", "{r}");
     }

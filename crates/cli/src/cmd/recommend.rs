@@ -32,6 +32,13 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
         .iter()
         .filter(|r| r.method == remedy_app::ActionSource::Network)
         .count();
+    if matches!(target, Target::Typical { .. }) && model.manifest.support.is_none() {
+        eprintln!(
+            "warning: this model keeps no normal reference rows (fitted by an older remedy, or \
+             with fewer than 20 rows held out), so plausibility is neither required nor reported; \
+             refit to have it"
+        );
+    }
     let plausible = match target {
         Target::Typical {
             min_plausibility, ..
