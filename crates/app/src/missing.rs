@@ -221,14 +221,7 @@ mod tests {
     use remedy_core::schema::Feature;
 
     fn schema() -> Schema {
-        let f = |name: &str| Feature {
-            name: name.into(),
-            kind: FeatureType::Continuous,
-            actionable: true,
-            cost: 1.0,
-            lower: None,
-            upper: None,
-        };
+        let f = |name: &str| Feature::continuous(name, 1.0);
         Schema::new(vec![f("a"), f("b"), f("c")]).unwrap()
     }
 

@@ -47,6 +47,21 @@ fn one() -> f64 {
     1.0
 }
 
+impl Feature {
+    /// An actionable continuous feature of cost weight `cost`, without bounds: what a numeric
+    /// column is unless a schema says otherwise.
+    pub fn continuous(name: impl Into<String>, cost: f64) -> Self {
+        Feature {
+            name: name.into(),
+            kind: FeatureType::Continuous,
+            actionable: true,
+            cost,
+            lower: None,
+            upper: None,
+        }
+    }
+}
+
 /// The schema: an ordered list of features.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Schema {
@@ -155,14 +170,9 @@ impl Schema {
             let col = table.column(name)?;
             let feature = match col {
                 // No value at all: nothing says it is text; a numeric column with no value.
-                Column::Text(values) if values.iter().all(|v| v.trim().is_empty()) => Feature {
-                    name: name.to_string(),
-                    kind: FeatureType::Continuous,
-                    actionable: true,
-                    cost: 1.0,
-                    lower: None,
-                    upper: None,
-                },
+                Column::Text(values) if values.iter().all(|v| v.trim().is_empty()) => {
+                    Feature::continuous(name, 1.0)
+                }
                 Column::Text(values) => {
                     let mut levels: Vec<String> =
                         values.iter().filter(|v| !v.is_empty()).cloned().collect();
@@ -181,14 +191,7 @@ impl Schema {
                     let observed: Vec<f64> =
                         values.iter().copied().filter(|v| v.is_finite()).collect();
                     let sd = sample_sd(&observed);
-                    Feature {
-                        name: name.to_string(),
-                        kind: FeatureType::Continuous,
-                        actionable: true,
-                        cost: if sd.is_finite() && sd > 0.0 { sd } else { 1.0 },
-                        lower: None,
-                        upper: None,
-                    }
+                    Feature::continuous(name, if sd.is_finite() && sd > 0.0 { sd } else { 1.0 })
                 }
             };
             features.push(feature);

@@ -89,7 +89,7 @@ impl DifferentiableDetector for DeepSvdd {
 mod tests {
     use super::*;
     use crate::AutoencoderConfig;
-    use remedy_core::schema::{Feature, FeatureType};
+    use remedy_core::schema::Feature;
     use remedy_core::{Schema, seed};
     use remedy_nn::NoObserver;
 
@@ -100,14 +100,7 @@ mod tests {
         let schema = Schema::new(
             ["a", "b"]
                 .iter()
-                .map(|n| Feature {
-                    name: n.to_string(),
-                    kind: FeatureType::Continuous,
-                    actionable: true,
-                    cost: 1.0,
-                    lower: None,
-                    upper: None,
-                })
+                .map(|n| Feature::continuous(*n, 1.0))
                 .collect(),
         )
         .unwrap();

@@ -160,14 +160,7 @@ fn mixed_rows(n: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> {
 fn continuous_schema(names: &[&str]) -> Schema {
     let features = names
         .iter()
-        .map(|name| remedy_core::schema::Feature {
-            name: name.to_string(),
-            kind: FeatureType::Continuous,
-            actionable: true,
-            cost: 1.0,
-            lower: None,
-            upper: None,
-        })
+        .map(|name| remedy_core::schema::Feature::continuous(*name, 1.0))
         .collect();
     Schema::new(features).unwrap()
 }

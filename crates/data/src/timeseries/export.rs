@@ -89,7 +89,7 @@ fn long_table(names: &[String], series: &[&[Vec<f64>]]) -> Result<Table> {
 /// weight = its sd on the normal training data (so that a cost in raw units equals RecAD's
 /// z-space cost, spec §10 item 1).
 pub fn schema(ds: &TsDataset) -> Result<remedy_core::Schema> {
-    use remedy_core::schema::{Feature, FeatureType, sample_sd};
+    use remedy_core::schema::{Feature, sample_sd};
     let features = ds
         .names()
         .iter()
@@ -101,14 +101,10 @@ pub fn schema(ds: &TsDataset) -> Result<remedy_core::Schema> {
                 .flat_map(|s| s.iter().map(move |r| r[j]))
                 .collect();
             let sd = sample_sd(&values);
-            Feature {
-                name: name.clone(),
-                kind: FeatureType::Continuous,
-                actionable: true,
-                cost: if sd.is_finite() && sd > 0.0 { sd } else { 1.0 },
-                lower: None,
-                upper: None,
-            }
+            Feature::continuous(
+                name.clone(),
+                if sd.is_finite() && sd > 0.0 { sd } else { 1.0 },
+            )
         })
         .collect();
     remedy_core::Schema::new(features)
