@@ -374,12 +374,9 @@ pub fn fit(
             )
         }
     };
-    let normal_scores = score_grid(&detector.score(if va.len() >= MIN_CALIBRATION_ROWS {
-        &va
-    } else {
-        &tr
-    })?);
-    let support = if va.len() >= MIN_CALIBRATION_ROWS {
+    let held_out = va.len() >= MIN_CALIBRATION_ROWS;
+    let normal_scores = score_grid(&detector.score(if held_out { &va } else { &tr })?);
+    let support = if held_out {
         let unit = schema
             .features
             .iter()
@@ -434,7 +431,6 @@ pub fn fit(
         ReferenceFit::Empirical,
         1e-6,
     )?;
-    let held_out = va.len() >= MIN_CALIBRATION_ROWS;
     if !held_out {
         tracing::warn!(
             valid = va.len(),

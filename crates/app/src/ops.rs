@@ -307,25 +307,27 @@ impl Fitted {
             Target::Typical { .. } => alpha * tau,
         };
         let support = self.manifest.support.as_ref();
-        // Rows farther from the normal rows than this are not plausible enough.
-        let radius = match (target, support) {
+        // With the typical target and a normal support: how far each row lies beyond the
+        // distance from the normal rows that the least plausibility allows.
+        let shortfall = match (target, support) {
             (
                 Target::Typical {
                     min_plausibility, ..
                 },
                 Some(s),
-            ) => s.radius(min_plausibility),
-            _ => f64::INFINITY,
-        };
-        let requirement = move |xs: &[Vec<f64>]| -> Vec<f64> {
-            let s = support.expect("a finite radius comes from a support");
-            s.distances(xs)
-                .into_iter()
-                .map(|d| (d - radius).max(0.0) / radius.max(f64::MIN_POSITIVE))
-                .collect()
-        };
+            ) => Some((s, s.radius(min_plausibility))).filter(|(_, r)| r.is_finite()),
+            _ => None,
+        }
+        .map(|(s, radius)| {
+            move |xs: &[Vec<f64>]| -> Vec<f64> {
+                s.distances(xs)
+                    .into_iter()
+                    .map(|d| (d - radius).max(0.0) / radius.max(f64::MIN_POSITIVE))
+                    .collect()
+            }
+        });
         let requirement: Option<&search::Requirement<'_>> =
-            radius.is_finite().then_some(&requirement as _);
+            shortfall.as_ref().map(|f| f as &search::Requirement<'_>);
         let network = match (method, &self.network) {
             (RecommendMethod::Search, _) | (RecommendMethod::Auto, None) => None,
             (_, Some(n)) => Some(n),

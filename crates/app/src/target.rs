@@ -9,6 +9,7 @@
 //! default; `--target threshold` keeps Eq. 3's α·τ.
 
 use remedy_core::{Error, Result};
+use remedy_detect::threshold::quantile;
 use serde::{Deserialize, Serialize};
 
 /// Points of the stored normal-score distribution: quantiles 0, 1/GRID, …, 1.
@@ -116,25 +117,15 @@ pub fn score_grid(scores: &[f64]) -> Vec<f64> {
     if scores.is_empty() {
         return Vec::new();
     }
-    let mut v: Vec<f64> = scores.iter().copied().filter(|s| s.is_finite()).collect();
-    v.sort_by(f64::total_cmp);
+    let v: Vec<f64> = scores.iter().copied().filter(|s| s.is_finite()).collect();
     (0..=GRID)
-        .map(|k| quantile_sorted(&v, k as f64 / GRID as f64))
+        .map(|k| quantile(&v, k as f64 / GRID as f64))
         .collect()
 }
 
 /// The `q`-quantile read off a grid of [`score_grid`] by linear interpolation.
 pub fn at(grid: &[f64], q: f64) -> f64 {
-    quantile_sorted(grid, q)
-}
-
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let pos = q.clamp(0.0, 1.0) * (v.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    v[lo] + (v[hi] - v[lo]) * (pos - lo as f64)
+    quantile(grid, q)
 }
 
 #[cfg(test)]

@@ -28,10 +28,7 @@ pub fn run(a: &FitArgs) -> Result<()> {
             CausalArg::Anm => CausalKind::Anm,
             CausalArg::Vaca => CausalKind::Vaca,
         },
-        recourse: match a.recourse {
-            RecourseArg::Network => RecourseKind::Network,
-            RecourseArg::Search => RecourseKind::Search,
-        },
+        recourse: recourse_of(a.recourse),
         seed: a.seed,
         epochs: a.epochs,
         pi: a.pi,
@@ -85,4 +82,12 @@ pub fn run(a: &FitArgs) -> Result<()> {
         a.out.display()
     );
     Ok(())
+}
+
+/// `--recourse` as the library's kind (`fit` and `reproduce recommend`).
+pub fn recourse_of(r: RecourseArg) -> RecourseKind {
+    match r {
+        RecourseArg::Network => RecourseKind::Network,
+        RecourseArg::Search => RecourseKind::Search,
+    }
 }

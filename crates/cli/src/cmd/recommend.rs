@@ -21,12 +21,7 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
         ..defaults
     };
     let start = Instant::now();
-    let method = match a.method {
-        MethodArg::Auto => RecommendMethod::Auto,
-        MethodArg::Network => RecommendMethod::Network,
-        MethodArg::Search => RecommendMethod::Search,
-    };
-    let rows = model.recommend(&data, &config, target, method, &rule, a.seed)?;
+    let rows = model.recommend(&data, &config, target, method_of(a.method), &rule, a.seed)?;
     let flipped = rows.iter().filter(|r| r.flips).count();
     let by_net = rows
         .iter()
@@ -64,6 +59,15 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
         a.apply.output.as_ref(),
         &[&a.apply.data],
     )
+}
+
+/// `--method` as the library's method (`recommend` and `reproduce recommend`).
+pub fn method_of(m: MethodArg) -> RecommendMethod {
+    match m {
+        MethodArg::Auto => RecommendMethod::Auto,
+        MethodArg::Network => RecommendMethod::Network,
+        MethodArg::Search => RecommendMethod::Search,
+    }
 }
 
 /// The target from `--target`, `--target-quantile` and `--alpha`: typical by default,

@@ -1,6 +1,5 @@
 //! `remedy reproduce`: the papers' experiments end to end on generated benchmarks.
 
-use remedy_app::{RecommendMethod, RecourseKind};
 use remedy_core::Result;
 use remedy_eval::detection::{self, Benchmark, DetectionReport, DetectorKind};
 use remedy_eval::rootcause::{self, LocatorKind, RootCauseReport, RootCauseSettings};
@@ -11,9 +10,9 @@ use remedy_data::timeseries::{AnomalyType, TsBenchmark};
 use remedy_eval::recad::{RecadReport, RecadSettings};
 
 use crate::args::{
-    AnomalyKind, Dataset, DetectionArgs, DetectorArg, LocatorArg, MethodArg, RecadArgs,
-    RecourseArg, ReportFormat, ReproduceCommand, RootCauseArgs, RootClamArgs, SweepArg,
-    TabularDataset, TabularDetectorArg, TsDatasetArg, UserPathArgs,
+    AnomalyKind, Dataset, DetectionArgs, DetectorArg, LocatorArg, RecadArgs, ReportFormat,
+    ReproduceCommand, RootCauseArgs, RootClamArgs, SweepArg, TabularDataset, TabularDetectorArg,
+    TsDatasetArg, UserPathArgs,
 };
 use crate::output::emit;
 use crate::progress::Bar;
@@ -28,16 +27,25 @@ pub fn run(cmd: &ReproduceCommand) -> Result<()> {
     }
 }
 
-fn user_path(a: &UserPathArgs) -> Result<()> {
-    let dataset = match a.dataset {
+/// `--dataset` of the tabular reproductions.
+fn benchmark(d: TabularDataset) -> Benchmark {
+    match d {
         TabularDataset::Loan => Benchmark::Loan,
         TabularDataset::Adult => Benchmark::Adult,
-    };
-    let detector = match a.detector {
+    }
+}
+
+/// `--detector` of the tabular reproductions.
+fn tabular_detector(d: TabularDetectorArg) -> DetectorKind {
+    match d {
         TabularDetectorArg::Ae => DetectorKind::Ae,
         TabularDetectorArg::Deepsvdd => DetectorKind::DeepSvdd,
-    };
-    let mut settings = UserPathSettings::new(dataset, detector, a.seed);
+    }
+}
+
+fn user_path(a: &UserPathArgs) -> Result<()> {
+    let mut settings =
+        UserPathSettings::new(benchmark(a.dataset), tabular_detector(a.detector), a.seed);
     settings.target = super::recommend::target_of(&a.target, a.alpha)?;
     if let Some(n) = a.train {
         settings.sizes.train = n;
@@ -49,15 +57,8 @@ fn user_path(a: &UserPathArgs) -> Result<()> {
         settings.sizes.test_anomalous = n;
     }
     settings.fit.epochs = a.epochs;
-    settings.fit.recourse = match a.recourse {
-        RecourseArg::Network => RecourseKind::Network,
-        RecourseArg::Search => RecourseKind::Search,
-    };
-    settings.method = match a.method {
-        MethodArg::Auto => RecommendMethod::Auto,
-        MethodArg::Network => RecommendMethod::Network,
-        MethodArg::Search => RecommendMethod::Search,
-    };
+    settings.fit.recourse = super::fit::recourse_of(a.recourse);
+    settings.method = super::recommend::method_of(a.method);
     let report = userpath::run(&settings, &mut Bar::default())?;
     if let Some(path) = &a.report {
         let command: Vec<String> = std::env::args().collect();
@@ -201,10 +202,7 @@ fn recad_table(r: &RecadReport) -> String {
 }
 
 fn root_clam(a: &RootClamArgs) -> Result<()> {
-    let dataset = match a.dataset {
-        TabularDataset::Loan => Benchmark::Loan,
-        TabularDataset::Adult => Benchmark::Adult,
-    };
+    let dataset = benchmark(a.dataset);
     let mut mitigation = rootclam::default_mitigation(dataset);
     if let Some(l) = a.lambda {
         mitigation.lambda = l;
@@ -219,10 +217,7 @@ fn root_clam(a: &RootClamArgs) -> Result<()> {
     mitigation.validate()?;
     let settings = RootClamSettings {
         dataset,
-        detector: match a.detector {
-            TabularDetectorArg::Ae => DetectorKind::Ae,
-            TabularDetectorArg::Deepsvdd => DetectorKind::DeepSvdd,
-        },
+        detector: tabular_detector(a.detector),
         seed: a.seed,
         pi: a.pi,
         neighbours: a.neighbours,
@@ -392,14 +387,8 @@ fn root_cause(a: &RootCauseArgs) -> Result<()> {
         )));
     }
     let settings = RootCauseSettings {
-        dataset: match a.dataset {
-            TabularDataset::Loan => Benchmark::Loan,
-            TabularDataset::Adult => Benchmark::Adult,
-        },
-        detector: match a.detector {
-            TabularDetectorArg::Ae => DetectorKind::Ae,
-            TabularDetectorArg::Deepsvdd => DetectorKind::DeepSvdd,
-        },
+        dataset: benchmark(a.dataset),
+        detector: tabular_detector(a.detector),
         locator: locator_kind(a.locator),
         seed: a.seed,
         pi: a.pi,
