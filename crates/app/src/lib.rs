@@ -13,6 +13,7 @@ pub mod missing;
 pub mod model;
 pub mod network;
 pub mod ops;
+pub mod options;
 pub mod page;
 pub mod target;
 pub mod ts;
@@ -29,6 +30,13 @@ pub use page::report_page;
 pub use remedy_recourse::RecommendConfig;
 pub use remedy_rootcause::FamilyWise;
 pub use target::Target;
+
+/// Fitted models cross threads: the Python package releases the GIL while they work.
+const _: fn() = || {
+    fn is<T: Send + Sync>() {}
+    is::<Fitted>();
+    is::<ts::TsModel>();
+};
 
 #[cfg(test)]
 mod tests {

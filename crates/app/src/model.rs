@@ -17,7 +17,7 @@
 //! format version, the components' checksums and that schema, graph and components agree.
 
 use std::path::Path;
-use std::rc::Rc;
+use std::sync::Arc;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -235,7 +235,7 @@ pub struct Fitted {
 }
 
 /// Writes one component into a directory.
-type SaveFn = Box<dyn Fn(&Path) -> Result<()>>;
+type SaveFn = Box<dyn Fn(&Path) -> Result<()> + Send + Sync>;
 
 /// What [`Fitted::save`] writes.
 struct Parts {
@@ -334,16 +334,16 @@ pub fn fit(
     let mut drng = seed::child(config.seed, "detector");
     let (detector, differentiable, save_detector): (
         Box<dyn AnomalyDetector>,
-        Rc<dyn DifferentiableDetector>,
+        Arc<dyn DifferentiableDetector>,
         SaveFn,
     ) = match config.detector {
         DetectorKind::Ae => {
             let mut c = AutoencoderConfig::default();
             cap(&mut c.train, config.epochs);
-            let m = Rc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
+            let m = Arc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
             let s = m.clone();
             (
-                Box::new(RcDetector(m.clone())),
+                Box::new(SharedDetector(m.clone())),
                 m,
                 Box::new(move |d: &Path| s.save(d, DETECTOR)),
             )
@@ -358,7 +358,7 @@ pub fn fit(
             // alarms instead of 56.
             let encoder = TabularEncoder::fit_with(&schema, &tr, c.scaling)?;
             let columns = ColumnScale::fit(&encoder, &tr)?;
-            let m = Rc::new(c.fit_with_encoder(
+            let m = Arc::new(c.fit_with_encoder(
                 encoder,
                 Some(columns),
                 &tr,
@@ -368,7 +368,7 @@ pub fn fit(
             )?);
             let s = m.clone();
             (
-                Box::new(RcDetector(m.clone())),
+                Box::new(SharedDetector(m.clone())),
                 m,
                 Box::new(move |d: &Path| s.save(d, DETECTOR)),
             )
@@ -398,15 +398,15 @@ pub fn fit(
         None
     };
     let mut crng = seed::child(config.seed, "causal");
-    let (causal, soft, save_causal): (Box<dyn CausalModel>, Rc<dyn SoftCounterfactual>, SaveFn) =
+    let (causal, soft, save_causal): (Box<dyn CausalModel>, Arc<dyn SoftCounterfactual>, SaveFn) =
         match config.causal {
             CausalKind::Anm => {
                 let mut c = AnmConfig::default();
                 cap(&mut c.train, config.epochs);
-                let m = Rc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
+                let m = Arc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
                 let s = m.clone();
                 (
-                    Box::new(RcCausal(m.clone())),
+                    Box::new(SharedCausal(m.clone())),
                     m,
                     Box::new(move |d: &Path| s.save(d, CAUSAL)),
                 )
@@ -414,10 +414,10 @@ pub fn fit(
             CausalKind::Vaca => {
                 let mut c = VacaConfig::default();
                 cap(&mut c.train, config.epochs);
-                let m = Rc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
+                let m = Arc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
                 let s = m.clone();
                 (
-                    Box::new(RcCausal(m.clone())),
+                    Box::new(SharedCausal(m.clone())),
                     m,
                     Box::new(move |d: &Path| s.save(d, CAUSAL)),
                 )
@@ -552,9 +552,9 @@ fn network_config(
 }
 
 /// A shared detector, so that the fitted value is both used and saved.
-struct RcDetector<D>(Rc<D>);
+struct SharedDetector<D>(Arc<D>);
 
-impl<D: AnomalyDetector> AnomalyDetector for RcDetector<D> {
+impl<D: AnomalyDetector> AnomalyDetector for SharedDetector<D> {
     fn score(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
         self.0.score(rows)
     }
@@ -564,9 +564,9 @@ impl<D: AnomalyDetector> AnomalyDetector for RcDetector<D> {
 }
 
 /// A shared causal model.
-struct RcCausal<M>(Rc<M>);
+struct SharedCausal<M>(Arc<M>);
 
-impl<M: CausalModel> CausalModel for RcCausal<M> {
+impl<M: CausalModel> CausalModel for SharedCausal<M> {
     fn node_names(&self) -> &[String] {
         self.0.node_names()
     }

@@ -5,7 +5,7 @@ use crate::{Intervention, Result};
 
 /// A structural causal model that can infer the exogenous noise of a row and compute
 /// counterfactuals (abduction, action, prediction).
-pub trait CausalModel {
+pub trait CausalModel: Send + Sync {
     /// Node names, in the order of every row this model takes or returns.
     fn node_names(&self) -> &[String];
 

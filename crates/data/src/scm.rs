@@ -19,7 +19,7 @@ pub enum NodeKind {
 
 /// An exact SCM. Rows (`x`) and noise vectors (`u`) are indexed by the node order of
 /// [`Scm::dag`]; categorical values are category indices stored as `f64`.
-pub trait Scm {
+pub trait Scm: Send + Sync {
     /// Short dataset name (`loan`, `adult`).
     fn name(&self) -> &'static str;
 

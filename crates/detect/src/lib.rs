@@ -23,7 +23,7 @@ use remedy_core::Result;
 
 /// A fitted anomaly detector: higher scores are more anomalous; a row is flagged when its score
 /// exceeds the threshold.
-pub trait AnomalyDetector {
+pub trait AnomalyDetector: Send + Sync {
     /// Anomaly scores of raw feature rows (schema order; categories as indices).
     fn score(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>>;
 

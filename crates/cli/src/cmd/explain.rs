@@ -1,56 +1,27 @@
 //! `remedy explain`: root causes and per-feature evidence (score, calibrated p-value, rank,
 //! deviation) of anomalous rows.
 
-use remedy_app::{FamilyWise, Fitted, RootCauseRule, explain_long_table, explain_table};
+use remedy_app::options::{RuleKind, root_cause_rule};
+use remedy_app::{Fitted, RootCauseRule, explain_long_table, explain_table};
+use remedy_core::Result;
 use remedy_core::io::read_table;
-use remedy_core::{Error, Result};
 
 use crate::args::{ExplainArgs, RuleArg, RuleArgs};
 use crate::output::{emit, render};
 
-/// The rule the flags ask for; `alpha_flag` names the α option in messages. An α with the
-/// quantile rule, or a π with a family-wise rule, is refused rather than silently ignored.
+/// The rule the flags ask for; `alpha_flag` names the α option in messages.
 pub fn rule(
     rule: RuleArg,
     alpha: Option<f64>,
     pi: Option<f64>,
     alpha_flag: &str,
 ) -> Result<RootCauseRule> {
-    let r = match rule {
-        RuleArg::Quantile => {
-            if alpha.is_some() {
-                return Err(Error::invalid(format!(
-                    "{alpha_flag} applies to --rule holm or bonferroni; the quantile rule takes --pi"
-                )));
-            }
-            RootCauseRule::Quantile { pi }
-        }
-        RuleArg::Holm | RuleArg::Bonferroni => {
-            if pi.is_some() {
-                return Err(Error::invalid(format!(
-                    "--pi applies to --rule quantile; the {} rule takes {alpha_flag}",
-                    if rule == RuleArg::Holm {
-                        "holm"
-                    } else {
-                        "bonferroni"
-                    }
-                )));
-            }
-            let alpha = alpha.unwrap_or(0.01);
-            if !(alpha > 0.0 && alpha < 1.0) {
-                return Err(Error::invalid(format!(
-                    "{alpha_flag} must lie in (0, 1), got {alpha}"
-                )));
-            }
-            RootCauseRule::FamilyWise(if rule == RuleArg::Holm {
-                FamilyWise::Holm { alpha }
-            } else {
-                FamilyWise::Bonferroni { alpha }
-            })
-        }
+    let kind = match rule {
+        RuleArg::Quantile => RuleKind::Quantile,
+        RuleArg::Holm => RuleKind::Holm,
+        RuleArg::Bonferroni => RuleKind::Bonferroni,
     };
-    r.validate()?;
-    Ok(r)
+    root_cause_rule(kind, alpha, pi, alpha_flag)
 }
 
 /// [`rule`] from the shared flags of `recommend` and `report`, `default` where `--rule` is

@@ -3,9 +3,10 @@
 
 use std::time::Instant;
 
-use remedy_app::{Fitted, RecommendConfig, RecommendMethod, Target, recommend_table};
+use remedy_app::options::{TargetKind, recommend_config, recommend_target};
+use remedy_app::{Fitted, RecommendMethod, Target, recommend_table};
+use remedy_core::Result;
 use remedy_core::io::read_table;
-use remedy_core::{Error, Result};
 
 use crate::args::{MethodArg, RecommendArgs, RuleArg, TargetArg, TargetArgs};
 use crate::output::{emit, render};
@@ -15,11 +16,7 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
     let target = target_of(&a.target, a.alpha)?;
     let model = Fitted::load(&a.apply.model)?;
     let data = read_table(&a.apply.data)?;
-    let defaults = RecommendConfig::default();
-    let config = RecommendConfig {
-        lambda: a.lambda.unwrap_or(defaults.lambda),
-        ..defaults
-    };
+    let config = recommend_config(a.lambda);
     let start = Instant::now();
     let rows = model.recommend(&data, &config, target, method_of(a.method), &rule, a.seed)?;
     let flipped = rows.iter().filter(|r| r.flips).count();
@@ -73,41 +70,9 @@ pub fn method_of(m: MethodArg) -> RecommendMethod {
 /// The target from `--target`, `--target-quantile` and `--alpha`: typical by default,
 /// threshold when only `--alpha` is given; a flag of the other target is refused.
 pub fn target_of(a: &TargetArgs, alpha: Option<f64>) -> Result<Target> {
-    let typical_flags = a.target_quantile.is_some() || a.min_plausibility.is_some();
-    let kind = match (a.target, alpha, typical_flags) {
-        (Some(k), _, _) => k,
-        (None, Some(_), false) => TargetArg::Threshold,
-        (None, _, _) => TargetArg::Typical,
-    };
-    let target = match kind {
-        TargetArg::Typical => {
-            if alpha.is_some() {
-                return Err(Error::invalid(
-                    "--alpha sets the margin of --target threshold; with --target typical, \
-                     --target-quantile says where actions aim",
-                ));
-            }
-            Target::Typical {
-                quantile: a
-                    .target_quantile
-                    .unwrap_or(remedy_app::target::DEFAULT_QUANTILE),
-                min_plausibility: a
-                    .min_plausibility
-                    .unwrap_or(remedy_app::target::DEFAULT_MIN_PLAUSIBILITY),
-            }
-        }
-        TargetArg::Threshold => {
-            if typical_flags {
-                return Err(Error::invalid(
-                    "--target-quantile and --min-plausibility apply to --target typical; with \
-                     --target threshold, --alpha sets the margin",
-                ));
-            }
-            Target::Threshold {
-                alpha: alpha.unwrap_or(RecommendConfig::default().alpha),
-            }
-        }
-    };
-    target.validate()?;
-    Ok(target)
+    let kind = a.target.map(|k| match k {
+        TargetArg::Typical => TargetKind::Typical,
+        TargetArg::Threshold => TargetKind::Threshold,
+    });
+    recommend_target(kind, a.target_quantile, a.min_plausibility, alpha)
 }
