@@ -1,0 +1,62 @@
+"""Type stubs of the native module (the Rust face over remedy-app); use it through ``remedy``."""
+
+from os import PathLike
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+__version__: str
+
+_Path = Union[str, PathLike]
+
+class Model:
+    @staticmethod
+    def fit(
+        train: Any,
+        graph: Union[_Path, Sequence[Tuple[str, str]]],
+        schema: Optional[_Path] = None,
+        schema_json: Optional[str] = None,
+        *,
+        seed: int = 0,
+        detector: Optional[str] = None,
+        causal: Optional[str] = None,
+        recourse: Optional[str] = None,
+        epochs: Optional[int] = None,
+        pi: Optional[float] = None,
+        missing: Optional[str] = None,
+        target: Optional[str] = None,
+        target_quantile: Optional[float] = None,
+        min_plausibility: Optional[float] = None,
+    ) -> Model: ...
+    @staticmethod
+    def load(path: _Path) -> Model: ...
+    def save(self, path: _Path, *, force: bool = False) -> None: ...
+    @property
+    def features(self) -> List[str]: ...
+    @property
+    def threshold(self) -> float: ...
+    def detect(self, data: Any) -> Any: ...
+    def explain(
+        self,
+        data: Any,
+        *,
+        all: bool = False,
+        rule: Optional[str] = None,
+        alpha: Optional[float] = None,
+        pi: Optional[float] = None,
+        target: Optional[str] = None,
+        long: bool = False,
+    ) -> Any: ...
+    def recommend(
+        self,
+        data: Any,
+        *,
+        method: Optional[str] = None,
+        seed: Optional[int] = None,
+        lambda_: Optional[float] = None,
+        alpha: Optional[float] = None,
+        target: Optional[str] = None,
+        target_quantile: Optional[float] = None,
+        min_plausibility: Optional[float] = None,
+        rule: Optional[str] = None,
+        root_cause_alpha: Optional[float] = None,
+        pi: Optional[float] = None,
+    ) -> Any: ...
