@@ -30,6 +30,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 use rand::Rng;
 use remedy_causal::{Gvar, GvarConfig};
@@ -438,9 +439,9 @@ impl TsModel {
     /// A monitor over this model; with `assume_applied`, each recommended action is taken as
     /// applied and later windows are judged in the counterfactual world (Algorithm 1 at test
     /// time on real data: x̃_t = GVAR(x̃_{t−1}) + x_t − GVAR(x_{t−1}), Eqs. 8-11).
-    pub fn monitor(&self, assume_applied: bool) -> Monitor<'_> {
+    pub fn monitor(self: &Arc<Self>, assume_applied: bool) -> Monitor {
         Monitor {
-            model: self,
+            model: Arc::clone(self),
             assume_applied,
             state: HashMap::new(),
         }
@@ -481,16 +482,21 @@ struct SeriesState {
 
 /// Consumes steps one at a time (see [`TsModel::monitor`]).
 #[derive(Debug)]
-pub struct Monitor<'a> {
-    model: &'a TsModel,
+pub struct Monitor {
+    model: Arc<TsModel>,
     assume_applied: bool,
     state: HashMap<String, SeriesState>,
 }
 
-impl Monitor<'_> {
+impl Monitor {
+    /// The model's variables, in the order [`Monitor::push`] takes a step's values.
+    pub fn variables(&self) -> &[String] {
+        &self.model.manifest.variables
+    }
+
     /// Feeds the next step of series `key`: its values in the model's variable order.
     pub fn push(&mut self, key: &str, row: Vec<f64>) -> Result<MonitorStep> {
-        let m = self.model;
+        let m = &*self.model;
         let d = m.dim();
         if row.len() != d {
             return Err(Error::invalid(format!(

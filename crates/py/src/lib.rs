@@ -13,12 +13,15 @@ use remedy_core::Error;
 
 mod convert;
 mod model;
+mod ts;
 
 /// The module `remedy._remedy`.
 #[pymodule]
 #[pyo3(name = "_remedy")]
 fn remedy_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<model::Model>()?;
+    m.add_class::<ts::TsModel>()?;
+    m.add_class::<ts::Monitor>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

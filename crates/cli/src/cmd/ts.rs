@@ -2,6 +2,7 @@
 //! recourse network) on the user's own series.
 
 use std::io::{BufRead, BufReader, Write};
+use std::sync::Arc;
 use std::time::Instant;
 
 use remedy_app::model::check_output_dir;
@@ -54,7 +55,7 @@ fn fit(a: &TsFitArgs) -> Result<()> {
 }
 
 fn monitor(a: &TsMonitorArgs) -> Result<()> {
-    let model = TsModel::load(&a.model)?;
+    let model = Arc::new(TsModel::load(&a.model)?);
     let reader: Box<dyn BufRead> = match &a.input {
         Some(path) => Box::new(BufReader::new(
             std::fs::File::open(path).map_err(|e| Error::io(path, e))?,

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 from . import _remedy
 from ._errors import BadInput, RemedyError
 
-__all__ = ["Model", "BadInput", "RemedyError", "__version__"]
+__all__ = ["Model", "BadInput", "RemedyError", "ts", "__version__"]
 __version__: str = _remedy.__version__
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -216,3 +216,6 @@ class Model:
 
     def __repr__(self) -> str:
         return repr(self._native)
+
+
+from . import ts  # noqa: E402  (remedy.ts uses the helpers above)

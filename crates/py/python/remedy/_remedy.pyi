@@ -1,7 +1,7 @@
 """Type stubs of the native module (the Rust face over remedy-app); use it through ``remedy``."""
 
 from os import PathLike
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 __version__: str
 
@@ -60,3 +60,32 @@ class Model:
         root_cause_alpha: Optional[float] = None,
         pi: Optional[float] = None,
     ) -> Any: ...
+
+class TsModel:
+    @staticmethod
+    def fit(
+        train: Any,
+        *,
+        seed: int = 0,
+        window: Optional[int] = None,
+        epochs: Optional[int] = None,
+        series_column: Optional[str] = None,
+        time_column: Optional[str] = None,
+        variables: Optional[List[str]] = None,
+        shock: Optional[float] = None,
+    ) -> TsModel: ...
+    @staticmethod
+    def load(path: _Path) -> TsModel: ...
+    def save(self, path: _Path, *, force: bool = False) -> None: ...
+    @property
+    def variables(self) -> List[str]: ...
+    @property
+    def series_column(self) -> str: ...
+    @property
+    def window(self) -> int: ...
+    @property
+    def threshold(self) -> float: ...
+    def monitor(self, *, assume_applied: bool = False) -> Monitor: ...
+
+class Monitor:
+    def step(self, values: Union[Dict[str, Any], List[float]], series: str = "") -> str: ...
