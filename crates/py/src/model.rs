@@ -147,6 +147,13 @@ impl Model {
         self.inner.threshold()
     }
 
+    /// `remedy.json` as JSON text: the schema, graph, settings and what fit kept.
+    #[getter]
+    fn manifest_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.inner.manifest)
+            .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
+    }
+
     /// Scores rows (`remedy detect`): a pyarrow Table with the CLI's columns.
     fn detect(&self, py: Python<'_>, data: PyTable) -> PyResult<Py<PyAny>> {
         let data = Batches::from(data);

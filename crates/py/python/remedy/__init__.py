@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _remedy
@@ -113,7 +114,7 @@ class Model:
             schema_json = json.dumps(schema)
         elif schema is not None:
             schema_path = os.fspath(schema)
-        return cls(
+        model = cls(
             _remedy.Model.fit(
                 table,
                 _graph(graph),
@@ -131,6 +132,23 @@ class Model:
                 min_plausibility=min_plausibility,
             )
         )
+        # The CLI's warnings, as Python warnings.
+        m = model.manifest
+        ignored = m.get("ignored_columns") or []
+        if ignored:
+            warnings.warn(
+                f"{len(ignored)} column{'s' if len(ignored) > 1 else ''} of train not in the "
+                f"graph, ignored: {', '.join(ignored)}",
+                stacklevel=2,
+            )
+        filled = m.get("filled_cells") or 0
+        if filled:
+            warnings.warn(
+                f"{filled} empty cell{'s' if filled > 1 else ''} of train filled by drawing from "
+                "each column's observed values (missing='error' refuses them)",
+                stacklevel=2,
+            )
+        return model
 
     @classmethod
     def load(cls, path: PathLike) -> "Model":
@@ -151,6 +169,12 @@ class Model:
     def threshold(self) -> float:
         """The detector's threshold: a row scoring above it is anomalous."""
         return self._native.threshold
+
+    @property
+    def manifest(self) -> dict:
+        """The model's ``remedy.json``: schema, graph, settings, root-cause candidates, the
+        training and validation row counts, ignored columns, filled cells."""
+        return json.loads(self._native.manifest_json)
 
     def detect(self, data: Any) -> Any:
         """Scores rows, as ``remedy detect``: columns ``row, score, threshold, is_anomaly``."""
