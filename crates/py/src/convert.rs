@@ -39,11 +39,15 @@ fn texty(t: &DataType) -> bool {
 }
 
 impl Batches {
-    /// The table, each column named as in Arrow; `source` names it in error messages.
-    pub fn to_table(&self, source: &str) -> Result<Table> {
+    /// The table, each column named as in Arrow; `source` names it in error messages. With
+    /// `only`, the other columns are left out unread (a model reads its features alone).
+    pub fn to_table(&self, source: &str, only: Option<&[&str]>) -> Result<Table> {
         let mut columns = Vec::with_capacity(self.schema.fields().len());
         for (j, field) in self.schema.fields().iter().enumerate() {
             let name = field.name();
+            if only.is_some_and(|keep| !keep.contains(&name.as_str())) {
+                continue;
+            }
             let t = field.data_type();
             let failed = |e: arrow_schema::ArrowError| {
                 Error::format(source, format!("column '{name}' ({t}): {e}"))

@@ -11,6 +11,12 @@ use pyo3::types::PyModule;
 
 use remedy_core::Error;
 
+/// mimalloc, as the CLI (see its `main.rs`): the app allocates many small row vectors and
+/// training many large intermediates. Only Rust's own allocations go through it (Arrow buffers
+/// handed to Python are released by their Rust callback).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 mod convert;
 mod model;
 mod ts;

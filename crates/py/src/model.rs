@@ -112,7 +112,7 @@ impl Model {
         let inner = detached(py, move || {
             let dag = graph.dag()?;
             let schema = schema_of(schema.as_ref(), schema_json.as_deref())?;
-            let train = train.to_table("train")?;
+            let train = train.to_table("train", None)?;
             remedy_app::fit(&train, &dag, schema.as_ref(), &config, &mut NoObserver)
         })?;
         Ok(Model { inner })
@@ -158,7 +158,9 @@ impl Model {
     fn detect(&self, py: Python<'_>, data: PyTable) -> PyResult<Py<PyAny>> {
         let data = Batches::from(data);
         let out = detached(py, || {
-            let rows = self.inner.detect(&data.to_table("data")?)?;
+            let rows = self
+                .inner
+                .detect(&data.to_table("data", Some(&self.inner.features()))?)?;
             to_batches(&detect_table(&rows)?)
         })?;
         to_pyarrow(py, out)
@@ -182,7 +184,7 @@ impl Model {
         let kind = choice::<RuleKind>(rule).map_err(|e| crate::to_py(py, e))?;
         let out = detached(py, || {
             let rule = root_cause_rule(kind.unwrap_or(RuleKind::Holm), alpha, pi, "--alpha")?;
-            let table = data.to_table("data")?;
+            let table = data.to_table("data", Some(&self.inner.features()))?;
             let rows = self
                 .inner
                 .explain_target(&table, all, &rule, target.as_deref())?;
@@ -231,7 +233,7 @@ impl Model {
         };
         let (method, target, rule) = settings().map_err(|e| crate::to_py(py, e))?;
         let out = detached(py, || {
-            let table = data.to_table("data")?;
+            let table = data.to_table("data", Some(&self.inner.features()))?;
             let config = recommend_config(lambda_);
             let rows = self
                 .inner

@@ -53,7 +53,7 @@ impl TsModel {
             shock: shock.unwrap_or(d.shock),
         };
         let inner = detached(py, move || {
-            ts_fit(&train.to_table("train")?, &config, &mut NoObserver)
+            ts_fit(&train.to_table("train", None)?, &config, &mut NoObserver)
         })?;
         Ok(TsModel {
             inner: Arc::new(inner),
