@@ -10,12 +10,9 @@ use std::sync::Arc;
 use parquet::basic::{ConvertedType, Repetition, Type as PhysicalType};
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType};
 use parquet::file::properties::WriterProperties;
-use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::file::writer::SerializedFileWriter;
-use parquet::record::Field;
 use parquet::schema::types::Type;
 
-use crate::table::format_number;
 use crate::{Column, Error, Result, Table};
 
 /// Reads a table from a `.csv`/`.tsv`/`.txt` (CSV) or `.parquet`/`.pq` file.
@@ -44,14 +41,7 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<Table> {
         return Err(Error::format(file, "file is empty; expected a header row"));
     }
     let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or(bytes);
-    let count = |c: u8| first_line.iter().filter(|&&b| b == c).count();
-    let delimiter = if count(b'\t') > count(b',') && count(b'\t') >= count(b';') {
-        b'\t'
-    } else if count(b';') > count(b',') {
-        b';'
-    } else {
-        b','
-    };
+    let delimiter = sniff_delimiter(first_line);
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .trim(csv::Trim::All)
@@ -60,20 +50,7 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<Table> {
         Ok(h) => h.iter().map(str::to_string).collect(),
         Err(e) => return Err(csv_error(file, e)),
     };
-    for (i, h) in headers.iter().enumerate() {
-        if h.is_empty() {
-            return Err(Error::format(
-                file,
-                format!("header column {} has no name", i + 1),
-            ));
-        }
-        if headers[..i].contains(h) {
-            return Err(Error::format(
-                file,
-                format!("duplicate column '{h}' in the header"),
-            ));
-        }
-    }
+    check_headers(&headers, file)?;
     let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
     for rec in rdr.records() {
         let rec = rec.map_err(|e| csv_error(file, e))?;
@@ -89,9 +66,40 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<Table> {
     Ok(Table::new(columns)?.with_source(file))
 }
 
+/// The delimiter of a header line: tab, `;` or `,`, whichever it holds most of (`,` on ties).
+pub(crate) fn sniff_delimiter(first_line: &[u8]) -> u8 {
+    let count = |c: u8| first_line.iter().filter(|&&b| b == c).count();
+    if count(b'\t') > count(b',') && count(b'\t') >= count(b';') {
+        b'\t'
+    } else if count(b';') > count(b',') {
+        b';'
+    } else {
+        b','
+    }
+}
+
+/// Refuses a header with an unnamed or duplicate column.
+pub(crate) fn check_headers(headers: &[String], file: &str) -> Result<()> {
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() {
+            return Err(Error::format(
+                file,
+                format!("header column {} has no name", i + 1),
+            ));
+        }
+        if headers[..i].contains(h) {
+            return Err(Error::format(
+                file,
+                format!("duplicate column '{h}' in the header"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// A numeric column when every non-empty cell parses as a number (empty cells become NaN),
 /// text otherwise.
-fn text_to_column(values: Vec<String>) -> Column {
+pub(crate) fn text_to_column(values: Vec<String>) -> Column {
     let parsed: Option<Vec<f64>> = values
         .iter()
         .map(|s| {
@@ -109,7 +117,7 @@ fn text_to_column(values: Vec<String>) -> Column {
     }
 }
 
-fn csv_error(file: &str, e: csv::Error) -> Error {
+pub(crate) fn csv_error(file: &str, e: csv::Error) -> Error {
     let row = e.position().map(|p| p.line()).unwrap_or(0);
     let message = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => "text is not valid UTF-8".to_string(),
@@ -123,62 +131,10 @@ fn csv_error(file: &str, e: csv::Error) -> Error {
 
 /// Reads a Parquet file; numeric and boolean columns become numbers, strings become text.
 pub fn read_parquet(path: &Path) -> Result<Table> {
-    let file_name = path.display().to_string();
-    let f = File::open(path).map_err(|e| Error::io(path, e))?;
-    let bad = |e: parquet::errors::ParquetError| {
-        Error::format(&file_name, format!("not a readable Parquet file: {e}"))
-    };
-    let reader = SerializedFileReader::new(f).map_err(bad)?;
-    let schema = reader.metadata().file_metadata().schema_descr_ptr();
-    let names: Vec<String> = schema
-        .columns()
-        .iter()
-        .map(|c| c.name().to_string())
-        .collect();
-    let mut nums: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
-    let mut texts: Vec<Option<Vec<String>>> = vec![None; names.len()];
-    for row in reader.get_row_iter(None).map_err(bad)? {
-        let row = row.map_err(bad)?;
-        for (j, (_, field)) in row.get_column_iter().enumerate() {
-            if j >= names.len() {
-                break;
-            }
-            let num = match field {
-                Field::Null => Some(f64::NAN),
-                Field::Bool(b) => Some(f64::from(u8::from(*b))),
-                Field::Byte(v) => Some(f64::from(*v)),
-                Field::Short(v) => Some(f64::from(*v)),
-                Field::Int(v) => Some(f64::from(*v)),
-                Field::Long(v) => Some(*v as f64),
-                Field::UByte(v) => Some(f64::from(*v)),
-                Field::UShort(v) => Some(f64::from(*v)),
-                Field::UInt(v) => Some(f64::from(*v)),
-                Field::ULong(v) => Some(*v as f64),
-                Field::Float(v) => Some(f64::from(*v)),
-                Field::Double(v) => Some(*v),
-                _ => None,
-            };
-            match (num, &mut texts[j]) {
-                (Some(v), None) => nums[j].push(v),
-                (Some(v), Some(t)) => t.push(format_number(v)),
-                (None, t) => {
-                    let s = match field {
-                        Field::Str(s) => s.clone(),
-                        other => other.to_string(),
-                    };
-                    let list = t
-                        .get_or_insert_with(|| nums[j].iter().map(|&v| format_number(v)).collect());
-                    list.push(s);
-                }
-            }
-        }
-    }
-    let columns = names
-        .into_iter()
-        .zip(nums.into_iter().zip(texts))
-        .map(|(n, (num, text))| (n, text.map_or(Column::Num(num), Column::Text)))
-        .collect();
-    Ok(Table::new(columns)?.with_source(file_name))
+    let mut batches = crate::batches::read_batches(path, usize::MAX)?;
+    batches
+        .next()
+        .unwrap_or_else(|| Ok(Table::new(Vec::new())?.with_source(path.display().to_string())))
 }
 
 /// CSV text of a table (`,`-separated, header first, numbers in round-trip form).

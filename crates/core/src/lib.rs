@@ -2,6 +2,7 @@
 //! [`Table`]s with CSV/Parquet IO, seeded randomness, the error type and the traits that the
 //! detectors, causal models, locators and recourse policies implement.
 
+pub mod batches;
 pub mod dag;
 pub mod dot;
 pub mod encode;

@@ -54,6 +54,9 @@ pub struct Table {
     names: Vec<String>,
     columns: Vec<Column>,
     source: String,
+    /// Rows of the source before this table's first (a batch of a larger file), so that
+    /// errors name the row of the file.
+    first_row: usize,
 }
 
 impl Table {
@@ -80,6 +83,7 @@ impl Table {
             names,
             columns: cols,
             source: "table".into(),
+            first_row: 0,
         })
     }
 
@@ -97,6 +101,18 @@ impl Table {
     pub fn with_source(mut self, source: impl Into<String>) -> Self {
         self.source = source.into();
         self
+    }
+
+    /// Marks the table as a batch of its source that starts after `rows` rows: errors name
+    /// the row of the source.
+    pub fn with_first_row(mut self, rows: usize) -> Self {
+        self.first_row = rows;
+        self
+    }
+
+    /// Rows of the source before this table's first.
+    pub fn first_row(&self) -> usize {
+        self.first_row
     }
 
     /// Where the table came from.
@@ -198,11 +214,12 @@ impl Table {
             .collect())
     }
 
-    /// An error about cell (`row` 0-based, `column`).
+    /// An error about cell (`row` 0-based within this table, `column`); the row it names is
+    /// the source's (1-based).
     pub fn cell_error(&self, row: usize, column: &str, message: impl Into<String>) -> Error {
         Error::Cell {
             file: self.source.clone(),
-            row: row + 1,
+            row: self.first_row + row + 1,
             column: column.to_string(),
             message: message.into(),
         }
@@ -222,6 +239,7 @@ impl Table {
             names: self.names.clone(),
             columns,
             source: self.source.clone(),
+            first_row: 0,
         }
     }
 }
