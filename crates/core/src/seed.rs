@@ -24,6 +24,17 @@ pub fn derive(seed: u64, stream: &str) -> u64 {
     splitmix64(seed ^ splitmix64(h))
 }
 
+/// A child seed for a row of values (their bits, in order), derived from `seed`: the same row
+/// gets the same stream whatever rows come before or after it, so per-row random work does
+/// not depend on how rows are batched.
+pub fn derive_for_values(seed: u64, values: &[f64]) -> u64 {
+    let mut h = splitmix64(seed);
+    for v in values {
+        h = splitmix64(h ^ v.to_bits());
+    }
+    h
+}
+
 /// A generator for the named child stream of `seed`.
 pub fn child(seed: u64, stream: &str) -> RemedyRng {
     rng(derive(seed, stream))

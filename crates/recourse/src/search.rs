@@ -15,10 +15,12 @@
 //! Candidates whose counterfactual leaves a feature's `[lower, upper]` bounds rank below every
 //! feasible one (by how far they leave them), so bounds are respected whenever a feasible
 //! action is found. Only continuous, actionable features are ever acted on; all randomness
-//! comes from the `rng` argument.
+//! comes from the `rng` argument, one draw of which seeds each row's own stream together with
+//! the row's values, so a row's answer does not depend on the other rows of the call.
 
 use rand::Rng;
 use remedy_core::schema::FeatureType;
+use remedy_core::seed::{self, RemedyRng};
 use remedy_core::traits::CausalModel;
 use remedy_core::{Error, Intervention, Result, Schema};
 use serde::{Deserialize, Serialize};
@@ -226,6 +228,8 @@ fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
 
 /// Per-row search state.
 struct RowState {
+    /// The row's own random stream (from the call's seed and the row's values).
+    rng: RemedyRng,
     features: Vec<usize>,
     mean: Vec<f64>,
     spread: Vec<f64>,
@@ -336,6 +340,9 @@ pub fn recommend_from<R: Rng + ?Sized>(
     if rows.is_empty() {
         return Ok(Vec::new());
     }
+    // One draw from the caller's generator seeds every row's own stream: a row's search does
+    // not depend on which other rows share the call (batches of a file, Spark partitions).
+    let base: u64 = rng.random();
     let before = score(rows)?;
     let short = |xs: &[Vec<f64>]| -> Vec<f64> {
         match requirement {
@@ -375,6 +382,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
             let zero = vec![0.0; k];
             let mean: Vec<f64> = features.iter().map(|&j| st[j] / costs.sd[j]).collect();
             RowState {
+                rng: seed::rng(seed::derive_for_values(base, x)),
                 best_key: (costs.violation(x) + sh, objective(g, &zero, &features)),
                 mean,
                 spread: vec![config.init_sd; k],
@@ -399,16 +407,13 @@ pub fn recommend_from<R: Rng + ?Sized>(
         let mut ivs = Vec::with_capacity(active.len() * config.population);
         let mut zs: Vec<Vec<f64>> = Vec::with_capacity(active.len() * config.population);
         for &r in &active {
-            let s = &states[r];
+            let s = &mut states[r];
             for c in 0..config.population {
-                let z: Vec<f64> = s
-                    .mean
-                    .iter()
-                    .zip(&s.spread)
-                    .map(|(m, sd)| match c {
-                        0 => *m,
+                let z: Vec<f64> = (0..s.mean.len())
+                    .map(|j| match c {
+                        0 => s.mean[j],
                         1 if it == 0 => 0.0,
-                        _ => m + sd * normal(rng),
+                        _ => s.mean[j] + s.spread[j] * normal(&mut s.rng),
                     })
                     .collect();
                 ivs.push(Intervention {
@@ -481,8 +486,15 @@ pub fn recommend_from<R: Rng + ?Sized>(
                 let old = s.shortfall[s.shortfall.len() - 1 - 2 * config.patience];
                 old - s.best_key.0 <= config.tolerance * old
             };
-            if (flipped && stalled) || collapsed || hopeless {
+            if (flipped && stalled) || (collapsed && flipped) || hopeless {
                 s.done = true;
+            } else if collapsed {
+                // The candidates have closed in on one action that does not make the row
+                // normal (the elite can agree on a slope's midway point within a few
+                // iterations): search again around the best action found, with the first
+                // iteration's spread, until the iterations run out.
+                s.mean = s.best_z.clone();
+                s.spread = vec![config.init_sd; s.spread.len()];
             }
         }
     }
@@ -587,6 +599,33 @@ mod tests {
             &mut seed::rng(s),
         )
         .unwrap()
+    }
+
+    /// On the chain's one-feature problem every seed finds a flipping action: before a
+    /// collapsed search restarted around its best action, 9-12 of 40 seeds stopped midway.
+    #[test]
+    fn every_seed_flips_the_one_feature_problem() {
+        let rows = vec![vec![0.0, 10.0, 10.0, 10.0]];
+        for s in 0..40 {
+            let r = &run(&rows, &[vec![1]], &costs(), s)[0];
+            assert!(r.flips, "seed {s}: {r:?}");
+        }
+    }
+
+    /// A row's answer does not depend on the rows beside it in the call (batches of a file,
+    /// partitions of a cluster).
+    #[test]
+    fn a_row_gets_the_same_answer_alone_or_among_others() {
+        let a = vec![0.0, 10.0, 10.0, 10.0];
+        let b = vec![10.0, 10.0, 10.0, 20.0];
+        let alone = run(std::slice::from_ref(&a), &[vec![1]], &costs(), 5);
+        let among = run(
+            &[b.clone(), a.clone(), b],
+            &[vec![0], vec![1], vec![3]],
+            &costs(),
+            5,
+        );
+        assert_eq!(alone[0], among[1]);
     }
 
     #[test]
