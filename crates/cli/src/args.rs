@@ -625,9 +625,15 @@ pub struct ApplyArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Write to this file instead of stdout.
+    /// Write to this file instead of stdout (written to a temporary file beside it and
+    /// renamed at the end, so a failure leaves no partial file).
     #[arg(short, long)]
     pub output: Option<PathBuf>,
+    /// Rows read and answered at a time: memory grows with it, not with the file. A row's
+    /// answer does not depend on the rows read with it (explain's p-values and deviations, up
+    /// to the last digits: the networks' kernels sum in another order for small batches).
+    #[arg(long, value_name = "N", default_value_t = remedy_core::batches::DEFAULT_BATCH_ROWS)]
+    pub batch_rows: usize,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod args;
 mod cmd;
 mod output;
 mod progress;
+mod sink;
 
 /// mimalloc instead of the system allocator: training allocates and frees multi-megabyte
 /// intermediates every step, and glibc returns each to the kernel (mmap/munmap), which more

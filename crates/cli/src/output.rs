@@ -26,7 +26,7 @@ pub fn render(table: &Table, format: Format) -> String {
     }
 }
 
-fn row_json(table: &Table, i: usize) -> serde_json::Value {
+pub fn row_json(table: &Table, i: usize) -> serde_json::Value {
     let mut m = serde_json::Map::new();
     for (name, col) in table.columns() {
         let v = match col {
@@ -46,6 +46,12 @@ fn row_json(table: &Table, i: usize) -> serde_json::Value {
 /// Numbers with three decimals (integers as integers; magnitudes below 0.001, such as small
 /// p-values, in scientific notation so they do not print as 0.000), columns right-aligned.
 fn aligned(table: &Table) -> String {
+    aligned_with(table, &mut Vec::new(), true)
+}
+
+/// [`aligned`] for one batch of a longer output: each column at least as wide as `widths`
+/// says (widened where this batch needs it), the header line only with `header`.
+pub fn aligned_with(table: &Table, widths: &mut Vec<usize>, header: bool) -> String {
     let cells: Vec<Vec<String>> = table
         .columns()
         .map(|(name, col)| {
@@ -61,15 +67,15 @@ fn aligned(table: &Table) -> String {
                 .collect()
         })
         .collect();
-    let widths: Vec<usize> = cells
-        .iter()
-        .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
-        .collect();
+    widths.resize(cells.len(), 0);
+    for (w, c) in widths.iter_mut().zip(&cells) {
+        *w = (*w).max(c.iter().map(|s| s.chars().count()).max().unwrap_or(0));
+    }
     let mut out = String::new();
-    for i in 0..=table.n_rows() {
+    for i in usize::from(!header)..=table.n_rows() {
         let line: Vec<String> = cells
             .iter()
-            .zip(&widths)
+            .zip(widths.iter())
             .map(|(c, w)| format!("{:>w$}", c[i], w = w))
             .collect();
         out.push_str(line.join("  ").trim_end());
@@ -104,7 +110,7 @@ pub fn emit(text: &str, path: Option<&PathBuf>, inputs: &[&Path]) -> Result<()> 
     }
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
+pub fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,

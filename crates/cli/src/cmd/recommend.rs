@@ -6,24 +6,16 @@ use std::time::Instant;
 use remedy_app::options::{TargetKind, recommend_config, recommend_target};
 use remedy_app::{Fitted, RecommendMethod, Target, recommend_table};
 use remedy_core::Result;
-use remedy_core::io::read_table;
+use remedy_core::batches::read_batches;
 
 use crate::args::{MethodArg, RecommendArgs, RuleArg, TargetArg, TargetArgs};
-use crate::output::{emit, render};
+use crate::sink::Sink;
 
 pub fn run(a: &RecommendArgs) -> Result<()> {
     let rule = super::explain::rule_of(&a.rule, RuleArg::Quantile)?;
     let target = target_of(&a.target, a.alpha)?;
     let model = Fitted::load(&a.apply.model)?;
-    let data = read_table(&a.apply.data)?;
     let config = recommend_config(a.lambda);
-    let start = Instant::now();
-    let rows = model.recommend(&data, &config, target, method_of(a.method), &rule, a.seed)?;
-    let flipped = rows.iter().filter(|r| r.flips).count();
-    let by_net = rows
-        .iter()
-        .filter(|r| r.method == remedy_app::ActionSource::Network)
-        .count();
     if matches!(target, Target::Typical { .. }) && model.manifest.support.is_none() {
         eprintln!(
             "warning: this model keeps no normal reference rows (fitted by an older remedy, or \
@@ -31,31 +23,52 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
              refit to have it"
         );
     }
+    let batches = read_batches(&a.apply.data, a.apply.batch_rows)?;
+    let mut sink = Sink::open(a.apply.output.as_ref(), &[&a.apply.data], a.apply.format)?;
+    let start = Instant::now();
+    let (mut total, mut flipped, mut by_net, mut plausible, mut rated) = (0, 0, 0, 0, false);
+    for batch in batches {
+        let batch = batch?;
+        let mut rows =
+            model.recommend(&batch, &config, target, method_of(a.method), &rule, a.seed)?;
+        for r in &mut rows {
+            r.row += batch.first_row();
+        }
+        total += rows.len();
+        flipped += rows.iter().filter(|r| r.flips).count();
+        by_net += rows
+            .iter()
+            .filter(|r| r.method == remedy_app::ActionSource::Network)
+            .count();
+        if let Target::Typical {
+            min_plausibility, ..
+        } = target
+        {
+            rated |= rows.iter().any(|r| r.plausibility.is_finite());
+            plausible += rows
+                .iter()
+                .filter(|r| r.flips && r.plausibility >= min_plausibility)
+                .count();
+        }
+        sink.write(&recommend_table(&model, &rows)?)?;
+        if sink.closed() {
+            break;
+        }
+    }
     let plausible = match target {
         Target::Typical {
             min_plausibility, ..
-        } if rows.iter().any(|r| r.plausibility.is_finite()) => format!(
-            ", {} of them plausible (≥ {min_plausibility})",
-            rows.iter()
-                .filter(|r| r.flips && r.plausibility >= min_plausibility)
-                .count()
-        ),
+        } if rated => format!(", {plausible} of them plausible (≥ {min_plausibility})"),
         _ => String::new(),
     };
     eprintln!(
-        "{} anomalous row{}, {flipped} made normal by the recommended action{plausible} \
+        "{total} anomalous row{}, {flipped} made normal by the recommended action{plausible} \
          ({by_net} found by the recourse network, {} by search; {:.1} s)",
-        rows.len(),
-        if rows.len() == 1 { "" } else { "s" },
-        rows.len() - by_net,
+        if total == 1 { "" } else { "s" },
+        total - by_net,
         start.elapsed().as_secs_f64()
     );
-    let table = recommend_table(&model, &rows)?;
-    emit(
-        &render(&table, a.apply.format),
-        a.apply.output.as_ref(),
-        &[&a.apply.data],
-    )
+    sink.finish()
 }
 
 /// `--method` as the library's method (`recommend` and `reproduce recommend`).
