@@ -486,7 +486,7 @@ pub fn recommend_from<R: Rng + ?Sized>(
                 let old = s.shortfall[s.shortfall.len() - 1 - 2 * config.patience];
                 old - s.best_key.0 <= config.tolerance * old
             };
-            if (flipped && stalled) || (collapsed && flipped) || hopeless {
+            if (flipped && (stalled || collapsed)) || hopeless {
                 s.done = true;
             } else if collapsed {
                 // The candidates have closed in on one action that does not make the row
