@@ -154,20 +154,26 @@ impl Model {
             .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(e.to_string()))
     }
 
-    /// Scores rows (`remedy detect`): a pyarrow Table with the CLI's columns.
-    fn detect(&self, py: Python<'_>, data: PyTable) -> PyResult<Py<PyAny>> {
+    /// Scores rows (`remedy detect`): a pyarrow Table with the CLI's columns. `row_offset`
+    /// rows came before these (a batch of a longer stream): the `row` column counts on.
+    #[pyo3(signature = (data, *, row_offset=0))]
+    fn detect(&self, py: Python<'_>, data: PyTable, row_offset: usize) -> PyResult<Py<PyAny>> {
         let data = Batches::from(data);
         let out = detached(py, || {
-            let rows = self
-                .inner
-                .detect(&data.to_table("data", Some(&self.inner.features()))?)?;
+            let table = data.to_table("data", Some(&self.inner.features()))?;
+            let mut rows = self.inner.detect(&table.with_first_row(row_offset))?;
+            for r in &mut rows {
+                r.row += row_offset;
+            }
             to_batches(&detect_table(&rows)?)
         })?;
         to_pyarrow(py, out)
     }
 
     /// Root causes of the anomalous rows (`remedy explain`).
-    #[pyo3(signature = (data, *, all=false, rule=None, alpha=None, pi=None, target=None, long=false))]
+    #[pyo3(signature = (
+        data, *, all=false, rule=None, alpha=None, pi=None, target=None, long=false, row_offset=0
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn explain(
         &self,
@@ -179,15 +185,22 @@ impl Model {
         pi: Option<f64>,
         target: Option<String>,
         long: bool,
+        row_offset: usize,
     ) -> PyResult<Py<PyAny>> {
         let data = Batches::from(data);
         let kind = choice::<RuleKind>(rule).map_err(|e| crate::to_py(py, e))?;
         let out = detached(py, || {
             let rule = root_cause_rule(kind.unwrap_or(RuleKind::Holm), alpha, pi, "--alpha")?;
             let table = data.to_table("data", Some(&self.inner.features()))?;
-            let rows = self
-                .inner
-                .explain_target(&table, all, &rule, target.as_deref())?;
+            let mut rows = self.inner.explain_target(
+                &table.with_first_row(row_offset),
+                all,
+                &rule,
+                target.as_deref(),
+            )?;
+            for r in &mut rows {
+                r.row += row_offset;
+            }
             to_batches(&if long {
                 explain_long_table(&self.inner, &rows)?
             } else {
@@ -200,7 +213,8 @@ impl Model {
     /// For each anomalous row, the cheapest action that makes it normal (`remedy recommend`).
     #[pyo3(signature = (
         data, *, method=None, seed=None, lambda_=None, alpha=None, target=None,
-        target_quantile=None, min_plausibility=None, rule=None, root_cause_alpha=None, pi=None
+        target_quantile=None, min_plausibility=None, rule=None, root_cause_alpha=None, pi=None,
+        row_offset=0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn recommend(
@@ -217,6 +231,7 @@ impl Model {
         rule: Option<&str>,
         root_cause_alpha: Option<f64>,
         pi: Option<f64>,
+        row_offset: usize,
     ) -> PyResult<Py<PyAny>> {
         let data = Batches::from(data);
         let settings = || -> Result<_> {
@@ -235,9 +250,13 @@ impl Model {
         let out = detached(py, || {
             let table = data.to_table("data", Some(&self.inner.features()))?;
             let config = recommend_config(lambda_);
-            let rows = self
+            let table = table.with_first_row(row_offset);
+            let mut rows = self
                 .inner
                 .recommend(&table, &config, target, method, &rule, seed)?;
+            for r in &mut rows {
+                r.row += row_offset;
+            }
             to_batches(&recommend_table(&self.inner, &rows)?)
         })?;
         to_pyarrow(py, out)

@@ -2,6 +2,7 @@
 
 import pathlib
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -88,3 +89,22 @@ def test_a_record_batch_and_polars_style_input_work(loan, cli_model):
     from_batch = model.detect(batch)
     assert isinstance(from_batch, pa.Table)
     assert from_batch.to_pandas().equals(model.detect(rows))
+
+
+def test_batches_give_the_cli_output_row_numbers_and_all(loan, cli_model, tmp_path):
+    """explain_batches over record batches of 128 rows: the CLI's rows, root causes and
+    numbers (up to the networks' last digits: their kernels sum in another order for small
+    batches); detect_batches exactly."""
+    model = remedy.Model.load(cli_model)
+    table = pa.Table.from_pandas(read_csv(loan / "rows.csv"), preserve_index=False)
+    batches = table.to_batches(max_chunksize=128)
+    assert len(batches) > 3
+    detected = pa.Table.from_batches(list(model.detect_batches(batches))).to_pandas()
+    same_cells(detected, cli_table("detect", cli_model, loan, tmp_path))
+    explained = pa.Table.from_batches(list(model.explain_batches(batches))).to_pandas()
+    expected = cli_table("explain", cli_model, loan, tmp_path)
+    assert explained["row"].tolist() == expected["row"].tolist()
+    assert explained["root_causes"].fillna("").tolist() == expected["root_causes"].fillna("").tolist()
+    for c in expected.columns:
+        if c.startswith(("pvalue_", "deviation_")):
+            assert np.allclose(explained[c], expected[c], rtol=1e-6, atol=1e-9, equal_nan=True), c

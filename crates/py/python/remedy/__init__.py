@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from typing import Any, Iterable, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Tuple, Union
 
 from . import _remedy
 from ._errors import BadInput, RemedyError
@@ -237,6 +237,34 @@ class Model:
             pi=pi,
         )
         return _out(out, pandas)
+
+    def detect_batches(self, batches: Iterable[Any]) -> Iterator[Any]:
+        """:meth:`detect` over a stream of batches (pyarrow RecordBatches, Tables, DataFrames),
+        yielding one pyarrow RecordBatch per batch as it goes: memory follows the batch, and
+        ``row`` counts rows across the whole stream."""
+        return self._batches("detect", batches, {})
+
+    def explain_batches(self, batches: Iterable[Any], **settings: Any) -> Iterator[Any]:
+        """:meth:`explain` over a stream of batches (see :meth:`detect_batches`)."""
+        return self._batches("explain", batches, settings)
+
+    def recommend_batches(self, batches: Iterable[Any], **settings: Any) -> Iterator[Any]:
+        """:meth:`recommend` over a stream of batches (see :meth:`detect_batches`). A row's
+        action does not depend on the rows batched with it."""
+        return self._batches("recommend", batches, settings)
+
+    def _batches(self, command: str, batches: Iterable[Any], settings: dict) -> Iterator[Any]:
+        import pyarrow as pa
+
+        call = getattr(self._native, command)
+        offset = 0
+        for batch in batches:
+            table, _ = _arrow_in(batch)
+            table = pa.table(table)
+            out = call(table, row_offset=offset, **settings)
+            offset += table.num_rows
+            chunks = out.combine_chunks().to_batches()
+            yield chunks[0] if chunks else pa.RecordBatch.from_pylist([], schema=out.schema)
 
     def __repr__(self) -> str:
         return repr(self._native)

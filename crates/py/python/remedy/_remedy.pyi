@@ -35,7 +35,7 @@ class Model:
     def threshold(self) -> float: ...
     @property
     def manifest_json(self) -> str: ...
-    def detect(self, data: Any) -> Any: ...
+    def detect(self, data: Any, *, row_offset: int = 0) -> Any: ...
     def explain(
         self,
         data: Any,
@@ -46,6 +46,7 @@ class Model:
         pi: Optional[float] = None,
         target: Optional[str] = None,
         long: bool = False,
+        row_offset: int = 0,
     ) -> Any: ...
     def recommend(
         self,
@@ -61,6 +62,7 @@ class Model:
         rule: Optional[str] = None,
         root_cause_alpha: Optional[float] = None,
         pi: Optional[float] = None,
+        row_offset: int = 0,
     ) -> Any: ...
 
 class TsModel:
