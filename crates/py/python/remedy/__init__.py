@@ -271,3 +271,12 @@ class Model:
 
 
 from . import ts  # noqa: E402  (remedy.ts uses the helpers above)
+
+
+def __getattr__(name: str) -> Any:
+    # remedy.spark imports pyspark only when used.
+    if name == "spark":
+        import importlib
+
+        return importlib.import_module(".spark", __name__)
+    raise AttributeError(name)
