@@ -88,14 +88,7 @@ pub fn aligned_with(table: &Table, widths: &mut Vec<usize>, header: bool) -> Str
 pub fn emit(text: &str, path: Option<&PathBuf>, inputs: &[&Path]) -> Result<()> {
     match path {
         Some(p) => {
-            for input in inputs {
-                if same_file(p, input) {
-                    return Err(Error::invalid(format!(
-                        "-o {} would overwrite an input file; choose another output path",
-                        p.display()
-                    )));
-                }
-            }
+            refuse_inputs(p, inputs)?;
             write_atomic(p, text.as_bytes())
         }
         None => {
@@ -110,7 +103,18 @@ pub fn emit(text: &str, path: Option<&PathBuf>, inputs: &[&Path]) -> Result<()> 
     }
 }
 
-pub fn same_file(a: &Path, b: &Path) -> bool {
+/// Refuses an output path that is one of the input files.
+pub fn refuse_inputs(path: &Path, inputs: &[&Path]) -> Result<()> {
+    if inputs.iter().any(|input| same_file(path, input)) {
+        return Err(Error::invalid(format!(
+            "-o {} would overwrite an input file; choose another output path",
+            path.display()
+        )));
+    }
+    Ok(())
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => false,

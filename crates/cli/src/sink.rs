@@ -12,7 +12,7 @@ use remedy_core::io::to_csv_string;
 use remedy_core::{Error, Result, Table};
 
 use crate::args::Format;
-use crate::output::{aligned_with, row_json, same_file};
+use crate::output::{aligned_with, refuse_inputs, row_json};
 
 /// Where the batches go.
 pub struct Sink {
@@ -33,14 +33,7 @@ impl Sink {
     pub fn open(path: Option<&PathBuf>, inputs: &[&Path], format: Format) -> Result<Sink> {
         let (out, file): (Box<dyn Write>, _) = match path {
             Some(p) => {
-                for input in inputs {
-                    if same_file(p, input) {
-                        return Err(Error::invalid(format!(
-                            "-o {} would overwrite an input file; choose another output path",
-                            p.display()
-                        )));
-                    }
-                }
+                refuse_inputs(p, inputs)?;
                 let dir = p
                     .parent()
                     .filter(|d| !d.as_os_str().is_empty())

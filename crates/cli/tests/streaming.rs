@@ -4,21 +4,8 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn remedy() -> Command {
-    Command::cargo_bin("remedy").unwrap()
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{ok, remedy};
 
 /// Generated Loan (RootCLAM's SCM) and a model fitted on it with few epochs.
 fn setup(dir: &Path) {

@@ -6,9 +6,8 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-fn remedy() -> Command {
-    Command::cargo_bin("remedy").unwrap()
-}
+mod common;
+use common::{ok, remedy};
 
 /// SplitMix64 and Box–Muller: seeded N(0, 1) draws without extra dependencies.
 struct Normal(u64);
@@ -45,17 +44,6 @@ fn chain_csv(n: usize, seed: u64) -> String {
         s.push('\n');
     }
     s
-}
-
-/// Runs the command, expecting success; returns stdout.
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Runs the command, expecting exit status 2 and `needle` in the one-line error.
