@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use remedy_core::io::to_csv_string;
+use remedy_core::io::{temp_path, to_csv_string};
 use remedy_core::{Error, Result, Table};
 
 use crate::args::Format;
@@ -34,18 +34,7 @@ impl Sink {
         let (out, file): (Box<dyn Write>, _) = match path {
             Some(p) => {
                 refuse_inputs(p, inputs)?;
-                let dir = p
-                    .parent()
-                    .filter(|d| !d.as_os_str().is_empty())
-                    .unwrap_or_else(|| Path::new("."));
-                let name = p
-                    .file_name()
-                    .ok_or_else(|| Error::invalid(format!("{}: not a file path", p.display())))?;
-                let tmp = dir.join(format!(
-                    ".{}.tmp-{}",
-                    name.to_string_lossy(),
-                    std::process::id()
-                ));
+                let tmp = temp_path(p)?;
                 let f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
                 (Box::new(BufWriter::new(f)), Some((tmp, p.clone())))
             }
