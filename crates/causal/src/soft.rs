@@ -237,7 +237,7 @@ impl SoftCounterfactual for Anm {
                     state.clone().matmul(gather.clone()),
                 );
                 let mut delta = match weights {
-                    Some(w) => (pa_cf.clone() - pa.clone()).matmul(w.clone()),
+                    Some(w) => tensor::matmul(pa_cf.clone() - pa.clone(), w.clone()),
                     None => Tensor::zeros([b, 1], &x.device()),
                 };
                 if let Some(net) = net {

@@ -43,53 +43,25 @@ fn run(dir: &Path, command: &str, data: &str, batch: Option<usize>) -> String {
     ok(&mut cmd)
 }
 
-/// Equal text cells and row numbers; numbers equal to 1e-6 relative (the f32 networks' kernels
-/// sum in another order for small batches).
-fn same(a: &str, b: &str, exact: &[&str]) {
-    let a: Vec<Vec<&str>> = a.lines().map(|l| l.split(',').collect()).collect();
-    let b: Vec<Vec<&str>> = b.lines().map(|l| l.split(',').collect()).collect();
-    assert_eq!(a.len(), b.len());
-    assert_eq!(a[0], b[0]);
-    assert!(a.len() > 20, "too few rows to compare: {}", a.len());
-    for (ra, rb) in a.iter().zip(&b).skip(1) {
-        for ((name, x), y) in a[0].iter().zip(ra).zip(rb) {
-            match (x.parse::<f64>(), y.parse::<f64>()) {
-                (Ok(u), Ok(v)) if !exact.contains(name) => {
-                    assert!(
-                        (u - v).abs() <= 1e-6 * u.abs().max(1.0),
-                        "{name}: {u} vs {v}"
-                    );
-                }
-                _ => assert_eq!(x, y, "{name}"),
-            }
-        }
-    }
-}
-
 #[test]
 fn answers_do_not_depend_on_the_batch_size() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     setup(d);
-    // 2,300 rows in batches of 700: the last one short.
-    let whole = run(d, "detect", "loan/test.csv", None);
-    assert_eq!(whole, run(d, "detect", "loan/test.csv", Some(700)));
-    assert_eq!(whole.lines().count(), 2301);
-    let whole = run(d, "explain", "loan/test.csv", None);
-    same(
-        &whole,
-        &run(d, "explain", "loan/test.csv", Some(700)),
-        &["row", "is_anomaly"],
-    );
-    let whole = run(d, "recommend", "loan/test.csv", None);
-    let exact = [
-        "row", "action_L", "action_D", "action_I", "action_S", "flips", "feasible",
-    ];
-    same(
-        &whole,
-        &run(d, "recommend", "loan/test.csv", Some(700)),
-        &exact,
-    );
+    // 2,300 rows in batches of 700 (the last one short) and of 90: the networks see a few
+    // flagged rows at a time instead of hundreds, and every cell is still the same text
+    // (`remedy_nn::tensor::matmul`).
+    for command in ["detect", "explain", "recommend"] {
+        let whole = run(d, command, "loan/test.csv", None);
+        assert!(whole.lines().count() > 20, "{command}: too few rows");
+        for rows in [700, 90] {
+            let batched = run(d, command, "loan/test.csv", Some(rows));
+            assert!(
+                whole == batched,
+                "{command} in batches of {rows} rows differs"
+            );
+        }
+    }
 }
 
 #[test]

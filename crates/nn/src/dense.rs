@@ -8,6 +8,10 @@ use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+/// The most rows that gemm multiplies by one column with its dot-product kernel
+/// (`m · n ≤ 16 · 16` in `gemm-common`'s `gemm_basic_generic`).
+pub const ROWS_PER_DOT: usize = 256;
+
 /// A fully connected layer `y = x W + b` with `W` of shape `[d_in, d_out]`.
 #[derive(Module, Debug)]
 pub struct Dense {
@@ -60,9 +64,10 @@ impl Dense {
         (w, b)
     }
 
-    /// `x W + b`.
+    /// `x W + b`; each row's value does not depend on how many rows come with it
+    /// ([`tensor::matmul`](crate::tensor::matmul)).
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
-        let y = x.matmul(self.weight.val());
+        let y = crate::tensor::matmul(x, self.weight.val());
         match &self.bias {
             Some(b) => y + b.val().unsqueeze_dim(0),
             None => y,

@@ -271,7 +271,7 @@ impl EdgeLinear {
 
     /// `x_k W_k + b_k` for every k.
     pub fn forward(&self, x: Tensor<3>) -> Tensor<3> {
-        let y = x.matmul(self.weight.val());
+        let y = crate::tensor::matmul(x, self.weight.val());
         match &self.bias {
             Some(b) => y + b.val(),
             None => y,

@@ -2,9 +2,8 @@
 on the executors through ``mapInArrow``, one Arrow batch at a time, with the output schema
 declared up front. The model directory is shipped to the executors with
 ``SparkContext.addFile`` (or, with ``ship=False``, read from a path they share) and loaded once
-per executor process. A row's answer does not depend on the partition it lands in (up to the
-last digits of explain's p-values and deviations and of recommend's counterfactual values: the
-networks' kernels sum in another order for small batches).
+per executor process. A row's answer does not depend on the partition it lands in: the answers
+equal the single-process ones bit for bit.
 
 >>> import remedy.spark
 >>> causes = remedy.spark.explain(df, "model", keep=["application_id"])
