@@ -18,6 +18,7 @@ pub mod page;
 pub mod target;
 pub mod ts;
 pub mod ts_input;
+pub mod whatif;
 
 pub use missing::Missing;
 pub use model::{CausalKind, DetectorKind, FitConfig, Fitted, Manifest, RecourseKind, fit};
@@ -30,6 +31,7 @@ pub use page::report_page;
 pub use remedy_recourse::RecommendConfig;
 pub use remedy_rootcause::FamilyWise;
 pub use target::Target;
+pub use whatif::CounterfactualRow;
 
 /// Fitted models cross threads: the Python package releases the GIL while they work.
 const _: fn() = || {
@@ -223,6 +225,20 @@ mod tests {
             );
         }
         assert_eq!(loaded.manifest.support, fitted.manifest.support);
+        // The population `intervene` draws from: every training row (1,500 < 10,000), back
+        // bit for bit; an edited file is refused by name.
+        assert_eq!(fitted.population.as_ref().map(Vec::len), Some(1500));
+        assert_eq!(loaded.population, fitted.population);
+        let file = out.join(whatif::POPULATION_FILE);
+        let mut bytes = std::fs::read(&file).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last / 2] ^= 1;
+        std::fs::write(&file, &bytes).unwrap();
+        let e = Fitted::load(&out).unwrap_err();
+        assert!(
+            e.is_bad_input() && e.to_string().contains("population.parquet"),
+            "{e}"
+        );
         assert!(
             recommend_table(&loaded, &plausible)
                 .unwrap()

@@ -44,6 +44,7 @@ use crate::missing::{Missing, NormalValues};
 use crate::network::{self, NetworkConfig, RecourseNetwork, TrainInputs};
 use crate::ops::pick;
 use crate::target::{Target, score_grid};
+use crate::whatif::{self, PopulationFile};
 
 /// What `remedy.json` says it is.
 pub const FORMAT: &str = "remedy-model";
@@ -219,6 +220,10 @@ pub struct Manifest {
     /// existed and when too few rows were held out.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub support: Option<NormalSupport>,
+    /// The normal rows kept for `intervene` ([`crate::whatif`]). Absent in models saved before
+    /// it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<PopulationFile>,
     pub files: Files,
 }
 
@@ -230,6 +235,8 @@ pub struct Fitted {
     pub(crate) causal: Box<dyn CausalModel>,
     /// The amortised recourse network, when fitted with one.
     pub(crate) network: Option<RecourseNetwork>,
+    /// The normal rows kept for `intervene`, when the model has them.
+    pub(crate) population: Option<Vec<Vec<f64>>>,
     /// The components as fitted, to save (absent after loading).
     parts: Option<Parts>,
 }
@@ -241,6 +248,8 @@ type SaveFn = Box<dyn Fn(&Path) -> Result<()> + Send + Sync>;
 struct Parts {
     save_detector: SaveFn,
     save_causal: SaveFn,
+    /// The population file's bytes.
+    population: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for Fitted {
@@ -327,6 +336,8 @@ pub fn fit(
     ti.sort_unstable();
     let (tr, va) = (pick(&rows, ti), pick(&rows, vi));
     let (tr_observed, va_observed) = (pick(&observed, ti), pick(&observed, vi));
+    let population = whatif::sample_population(&rows, &mut seed::child(config.seed, "population"));
+    let (population_file, population_bytes) = whatif::population_file(&population, &schema)?;
     let feature_sd: Vec<f64> = (0..schema.features.len())
         .map(|j| sample_sd(&tr.iter().map(|r| r[j]).collect::<Vec<_>>()))
         .collect();
@@ -517,6 +528,7 @@ pub fn fit(
         filled_cells,
         normal_scores: Some(normal_scores),
         support,
+        population: Some(population_file),
         files: Files {
             detector: ComponentFiles::named(DETECTOR),
             causal: ComponentFiles::named(CAUSAL),
@@ -529,9 +541,11 @@ pub fn fit(
         detector,
         causal,
         network,
+        population: Some(population),
         parts: Some(Parts {
             save_detector,
             save_causal,
+            population: Some(population_bytes),
         }),
     })
 }
@@ -668,6 +682,9 @@ impl Fitted {
         if let Some(n) = &self.network {
             n.save(dir, RECOURSE)?;
         }
+        if let (Some(bytes), Some(file)) = (&parts.population, &self.manifest.population) {
+            write_atomic(&dir.join(&file.file), bytes)?;
+        }
         let mut json = serde_json::to_vec_pretty(&self.manifest)
             .map_err(|e| Error::invalid(format!("model manifest: {e}")))?;
         json.push(b'\n');
@@ -785,12 +802,17 @@ impl Fitted {
                 "the manifest does not match its components; refit the model",
             ));
         }
+        let population = match &manifest.population {
+            Some(p) => Some(whatif::load_population(dir, p, &manifest.schema)?),
+            None => None,
+        };
         Ok(Fitted {
             manifest,
             dag,
             detector,
             causal,
             network,
+            population,
             parts: None,
         })
     }

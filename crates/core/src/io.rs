@@ -164,7 +164,15 @@ pub fn write_table(table: &Table, path: &Path) -> Result<()> {
 
 /// Writes a table as Parquet (DOUBLE and UTF-8 columns, one row group), atomically.
 pub fn write_parquet(table: &Table, path: &Path) -> Result<()> {
-    let err = |e: parquet::errors::ParquetError| Error::invalid(format!("{}: {e}", path.display()));
+    let buf =
+        parquet_bytes(table).map_err(|e| Error::invalid(format!("{}: {e}", path.display())))?;
+    write_atomic(path, &buf)
+}
+
+/// A table as the bytes of a Parquet file ([`write_parquet`]); the same table gives the same
+/// bytes.
+pub fn parquet_bytes(table: &Table) -> Result<Vec<u8>> {
+    let err = |e: parquet::errors::ParquetError| Error::invalid(format!("Parquet: {e}"));
     let fields = table
         .columns()
         .map(|(n, c)| {
@@ -211,7 +219,7 @@ pub fn write_parquet(table: &Table, path: &Path) -> Result<()> {
         rg.close().map_err(err)?;
         writer.close().map_err(err)?;
     }
-    write_atomic(path, &buf)
+    Ok(buf)
 }
 
 /// The temporary file that stands for `path` until it is complete: `.NAME.tmp-PID` in the same

@@ -95,7 +95,8 @@ pub fn from_safetensors(bytes: &[u8], file: &str) -> Result<Vec<NamedTensor>> {
     Ok(out)
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
+/// The SHA-256 of `bytes` in lower-case hex: the checksum model files are checked against.
+pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
