@@ -52,6 +52,14 @@ pub enum Command {
     /// Recommend, for each anomalous row, the cheapest action on its root-cause features that
     /// makes it normal again, with the resulting (counterfactual) row.
     Recommend(RecommendArgs),
+    /// What each row would have been under an intervention (it keeps its own noise): the
+    /// rows with their counterfactual values and the detector's score before and after.
+    #[command(after_long_help = WHAT_IF_MODELS)]
+    Counterfactual(WhatIfArgs),
+    /// The population under an intervention: samples (or, with --summary, mean, sd and
+    /// quantiles per feature beside the observational ones) from the fitted model.
+    #[command(after_long_help = WHAT_IF_MODELS)]
+    Intervene(InterveneArgs),
     /// Write one self-contained HTML page about rows scored by a fitted model: the causal
     /// graph, detection summary, root-cause frequencies and the recommended actions.
     Report(ReportArgs),
@@ -630,8 +638,7 @@ pub struct ApplyArgs {
     #[arg(short, long)]
     pub output: Option<PathBuf>,
     /// Rows read and answered at a time: memory grows with it, not with the file. A row's
-    /// answer does not depend on the rows read with it (explain's p-values and deviations, up
-    /// to the last digits: the networks' kernels sum in another order for small batches).
+    /// answer does not depend on the rows read with it.
     #[arg(long, value_name = "N", default_value_t = remedy_core::batches::DEFAULT_BATCH_ROWS)]
     pub batch_rows: usize,
 }
@@ -686,6 +693,76 @@ pub struct RuleArgs {
     /// π of the quantile rule (default: the π the model was fitted with, 0.125 unless set).
     #[arg(long)]
     pub pi: Option<f64>,
+}
+
+/// What the causal models can answer, for the help of `counterfactual` and `intervene`.
+const WHAT_IF_MODELS: &str = "\
+Interventions (RootCLAM Eq. 2) are applied in topological order, so descendants move with
+them: --shift NAME=θ adds θ (in the feature's units) to its structural value, keeping its
+noise; --do NAME=VALUE sets it, cutting it from its parents and noise. A binary feature is set
+with 0 or 1, a categorical one with a level's name; neither can be shifted.
+
+What each causal model (`fit --causal`) answers:
+  anm   Continuous features: exact abduction (u = x - f(parents)), so a row with no
+        intervention comes back unchanged. A binary or categorical descendant keeps its place
+        in its distribution: it changes level only where its new parents move its level's
+        interval past its noise.
+  vaca  Abduction is the encoder's posterior mean: an approximation, so a counterfactual
+        carries the model's reconstruction error. A binary or categorical descendant takes the
+        level the model's rule gives (monotone, or the decoder's most likely level for models
+        saved before that rule).
+
+Both are learnt from the normal rows: a question about parent values the normal rows never
+held (far out, or pairs that never occurred together) is an extrapolation.
+
+intervene draws the noise of the normal rows the model keeps (all its training rows up to
+10,000, in population.parquet) with replacement: an empirical noise law, no assumed family.";
+
+#[derive(Debug, Args)]
+pub struct WhatIfArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    #[command(flatten)]
+    pub intervention: InterventionArgs,
+}
+
+/// The interventions of `counterfactual` and `intervene`.
+#[derive(Debug, Args)]
+pub struct InterventionArgs {
+    /// A soft intervention NAME=θ: the feature's structural value plus θ, in its own units
+    /// (repeat, or join with commas).
+    #[arg(long, value_name = "NAME=θ", allow_hyphen_values = true)]
+    pub shift: Vec<String>,
+    /// A hard intervention NAME=VALUE: the feature set to VALUE (a level's name for a
+    /// categorical feature, 0 or 1 for a binary one; repeat, or join with commas).
+    #[arg(long = "do", value_name = "NAME=VALUE", allow_hyphen_values = true)]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct InterveneArgs {
+    /// Model directory written by `remedy fit`.
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub intervention: InterventionArgs,
+    /// Rows drawn from the population.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub samples: usize,
+    /// Seed of the draws (default: the model's seed).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Print per feature the observational and interventional mean, sd and quantiles (the
+    /// share of each level for binary and categorical features) instead of the samples.
+    #[arg(long)]
+    pub summary: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Write to this file instead of stdout (written to a temporary file beside it and
+    /// renamed at the end).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

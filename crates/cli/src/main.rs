@@ -41,6 +41,8 @@ fn main() -> ExitCode {
         Command::Detect(a) => cmd::detect::run(&a),
         Command::Explain(a) => cmd::explain::run(&a),
         Command::Recommend(a) => cmd::recommend::run(&a),
+        Command::Counterfactual(a) => cmd::whatif::counterfactual(&a),
+        Command::Intervene(a) => cmd::whatif::intervene(&a),
         Command::Report(a) => cmd::report::run(&a),
         Command::Ts(a) => cmd::ts::run(&a),
     };

@@ -1,6 +1,6 @@
 //! `detect`, `explain` and `recommend` read their rows a batch at a time: the answers do not
-//! depend on the batch size (explain's and recommend's numbers up to the networks' last digits),
-//! Parquet gives what CSV gives, and a file that breaks midway leaves no output file behind.
+//! depend on the batch size (to the last bit), Parquet gives what CSV gives, and a file that
+//! breaks midway leaves no output file behind.
 
 use std::path::Path;
 

@@ -12,3 +12,4 @@ pub mod report;
 pub mod reproduce;
 pub mod scm;
 pub mod ts;
+pub mod whatif;
