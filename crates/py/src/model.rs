@@ -262,6 +262,58 @@ impl Model {
         to_pyarrow(py, out)
     }
 
+    /// Each row under an intervention (`remedy counterfactual`): the input's columns with the
+    /// features' counterfactual values, then the detector's score and verdict before and
+    /// after. `shift` and `set` hold the CLI's `--shift` and `--do` texts (`NAME=VALUE`).
+    #[pyo3(signature = (data, *, shift=Vec::new(), set=Vec::new()))]
+    fn counterfactual(
+        &self,
+        py: Python<'_>,
+        data: PyTable,
+        shift: Vec<String>,
+        set: Vec<String>,
+    ) -> PyResult<Py<PyAny>> {
+        let data = Batches::from(data);
+        let iv = self
+            .inner
+            .intervention(&shift, &set)
+            .map_err(|e| crate::to_py(py, e))?;
+        let out = detached(py, || {
+            let table = data.to_table("data", None)?;
+            let rows = self.inner.counterfactual(&table, &iv)?;
+            to_batches(&self.inner.counterfactual_table(&table, &rows)?)
+        })?;
+        to_pyarrow(py, out)
+    }
+
+    /// The population under an intervention (`remedy intervene`): `samples` rows drawn with
+    /// `seed` (default: the model's), or with `summary` the per-feature statistics beside the
+    /// observational ones.
+    #[pyo3(signature = (*, shift=Vec::new(), set=Vec::new(), samples=10_000, seed=None, summary=false))]
+    fn intervene(
+        &self,
+        py: Python<'_>,
+        shift: Vec<String>,
+        set: Vec<String>,
+        samples: usize,
+        seed: Option<u64>,
+        summary: bool,
+    ) -> PyResult<Py<PyAny>> {
+        let out = detached(py, || {
+            let iv = self.inner.intervention(&shift, &set)?;
+            let s = self
+                .inner
+                .intervene(&iv, samples, &mut self.inner.rng(seed, "intervene"))?;
+            to_batches(&if summary {
+                self.inner
+                    .summary_table(&s.observational, &s.interventional)?
+            } else {
+                self.inner.sample_table(&s.interventional)?
+            })
+        })?;
+        to_pyarrow(py, out)
+    }
+
     fn __repr__(&self) -> String {
         format!(
             "remedy.Model({} features: {}; threshold {:.4})",

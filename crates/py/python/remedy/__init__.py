@@ -238,6 +238,40 @@ class Model:
         )
         return _out(out, pandas)
 
+    def counterfactual(self, data: Any, *, shift: Any = None, do: Any = None) -> Any:
+        """Each row as it would have been under an intervention, keeping its own noise, as
+        ``remedy counterfactual``: the input's columns with the features' counterfactual values,
+        then ``score_before``, ``is_anomaly_before``, ``score_after``, ``is_anomaly_after`` and
+        ``threshold``. ``shift`` adds to a feature's structural value, in its own units
+        (continuous features); ``do`` sets it (a level's name for a categorical feature, 0 or
+        1 for a binary one). Each is a mapping ``{name: value}`` or ``"NAME=VALUE"`` texts, as
+        the CLI's flags."""
+        table, pandas = _arrow_in(data)
+        out = self._native.counterfactual(table, shift=_assignments(shift), set=_assignments(do))
+        return _out(out, pandas)
+
+    def intervene(
+        self,
+        *,
+        shift: Any = None,
+        do: Any = None,
+        samples: int = 10_000,
+        seed: Optional[int] = None,
+        summary: bool = False,
+        pandas: bool = True,
+    ) -> Any:
+        """The population under an intervention, as ``remedy intervene``: ``samples`` rows drawn
+        with ``seed`` (default: the model's) from the noise of the normal rows the model keeps,
+        pushed through the mechanisms; with ``summary``, per feature the observational and
+        interventional mean, sd and quantiles (each level's share for discrete features).
+        ``shift`` and ``do`` as in :meth:`counterfactual`. A pandas DataFrame, or a pyarrow
+        Table with ``pandas=False``."""
+        out = self._native.intervene(
+            shift=_assignments(shift), set=_assignments(do), samples=samples, seed=seed,
+            summary=summary,
+        )
+        return _out(out, pandas)
+
     def detect_batches(self, batches: Iterable[Any]) -> Iterator[Any]:
         """:meth:`detect` over a stream of batches (pyarrow RecordBatches, Tables, DataFrames),
         yielding one pyarrow RecordBatch per batch as it goes: memory follows the batch, and
@@ -268,6 +302,17 @@ class Model:
 
     def __repr__(self) -> str:
         return repr(self._native)
+
+
+def _assignments(value: Any) -> list:
+    """``{name: value}``, ``"NAME=VALUE"`` or a sequence of such texts as the CLI's texts."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Mapping):
+        return [f"{k}={v}" for k, v in value.items()]
+    return [str(v) for v in value]
 
 
 from . import ts  # noqa: E402  (remedy.ts uses the helpers above)

@@ -64,6 +64,18 @@ class Model:
         pi: Optional[float] = None,
         row_offset: int = 0,
     ) -> Any: ...
+    def counterfactual(
+        self, data: Any, *, shift: List[str] = ..., set: List[str] = ...
+    ) -> Any: ...
+    def intervene(
+        self,
+        *,
+        shift: List[str] = ...,
+        set: List[str] = ...,
+        samples: int = 10000,
+        seed: Optional[int] = None,
+        summary: bool = False,
+    ) -> Any: ...
 
 class TsModel:
     @staticmethod
