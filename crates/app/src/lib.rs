@@ -8,6 +8,7 @@
 //! [`remedy_nn::Observer`] passed in, diagnostics to `tracing`.
 
 pub mod data;
+pub mod discover;
 mod evidence;
 pub mod missing;
 pub mod model;

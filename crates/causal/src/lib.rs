@@ -10,6 +10,7 @@ pub mod gvar;
 mod linreg;
 pub mod nextstep;
 pub mod oracle;
+pub mod pc;
 pub mod soft;
 pub mod vaca;
 pub mod var;

@@ -240,6 +240,11 @@ pub enum GraphCommand {
     /// Validate a graph (DOT, edge-list CSV `source,target`, or JSON): acyclic, and, with
     /// --data, every node a column of the data.
     Check(GraphCheckArgs),
+    /// Learn a causal graph from normal rows (PC-stable with Fisher-z tests of partial
+    /// correlation, Meek's rules, one DAG of the equivalence class), with required and
+    /// forbidden edges and tiers; prints which edges the data left unoriented and how each
+    /// was set.
+    Discover(GraphDiscoverArgs),
 }
 
 #[derive(Debug, Args)]
@@ -250,6 +255,46 @@ pub struct GraphCheckArgs {
     /// A data file (CSV or Parquet) whose columns the graph's nodes must be.
     #[arg(long)]
     pub data: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphDiscoverArgs {
+    /// Normal rows (CSV or Parquet); every column is a variable unless --columns says which.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The columns to use, joined by commas (default: all).
+    #[arg(long, value_delimiter = ',')]
+    pub columns: Option<Vec<String>>,
+    /// Significance level of each independence test: smaller keeps fewer edges.
+    #[arg(long, default_value_t = 0.01)]
+    pub alpha: f64,
+    /// The largest conditioning set to test (default: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// An edge that must be in the graph, "a->b" (repeat, or join with commas).
+    #[arg(long, value_name = "A->B", allow_hyphen_values = true)]
+    pub require: Vec<String>,
+    /// An edge that must not be, "a->b" (repeat, or join with commas).
+    #[arg(long, value_name = "A->B", allow_hyphen_values = true)]
+    pub forbid: Vec<String>,
+    /// A text file of tiers, one per line, earliest first, names joined by commas (for
+    /// example "age, sex" then "education" then "income"): a variable may not cause one in an
+    /// earlier tier.
+    #[arg(long)]
+    pub tiers: Option<PathBuf>,
+    /// dot (the graph) or csv (source, target, and what oriented each edge).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Write to this file instead of stdout (atomically).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// Output formats of `graph discover`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Csv,
 }
 
 #[derive(Debug, Subcommand)]

@@ -262,9 +262,10 @@ impl Model {
         to_pyarrow(py, out)
     }
 
-    /// Each row under an intervention (`remedy counterfactual`): the input's columns with the
-    /// features' counterfactual values, then the detector's score and verdict before and
-    /// after. `shift` and `set` hold the CLI's `--shift` and `--do` texts (`NAME=VALUE`).
+    /// Each row under an intervention (`remedy counterfactual`): the features' counterfactual
+    /// values (in the input's column order), then the detector's score and verdict before and
+    /// after; the package puts the input's other columns back around them. `shift` and `set`
+    /// hold the CLI's `--shift` and `--do` texts (`NAME=VALUE`).
     #[pyo3(signature = (data, *, shift=Vec::new(), set=Vec::new()))]
     fn counterfactual(
         &self,
@@ -279,7 +280,7 @@ impl Model {
             .intervention(&shift, &set)
             .map_err(|e| crate::to_py(py, e))?;
         let out = detached(py, || {
-            let table = data.to_table("data", None)?;
+            let table = data.to_table("data", Some(&self.inner.features()))?;
             let rows = self.inner.counterfactual(&table, &iv)?;
             to_batches(&self.inner.counterfactual_table(&table, &rows)?)
         })?;

@@ -62,7 +62,7 @@ def local_answer(model, frame, command, **settings):
     return out.drop(columns=["row"])
 
 
-def test_explain_and_recommend_on_spark_equal_one_process(spark, rows, cli_model):
+def test_explain_recommend_counterfactual_on_spark_equal_one_process(spark, rows, cli_model):
     model = remedy.Model.load(cli_model)
     df = spark.createDataFrame(rows).repartition(8)
     assert df.rdd.getNumPartitions() == 8
@@ -70,6 +70,10 @@ def test_explain_and_recommend_on_spark_equal_one_process(spark, rows, cli_model
     same_rows(got, local_answer(model, rows, "explain"))
     got = remedy.spark.recommend(df, cli_model, keep=["id"], seed=2).toPandas()
     same_rows(got, local_answer(model, rows, "recommend", seed=2))
+    # counterfactual keeps every input column (the id with its type) around the answer.
+    question = {"shift": {"L": -1.5}, "do": {"I": 1.5}}
+    got = remedy.spark.counterfactual(df, cli_model, **question).toPandas()
+    same_rows(got, model.counterfactual(rows, **question))
 
 
 def test_bad_input_is_refused_on_the_driver(spark, rows, cli_model, tmp_path):
@@ -81,3 +85,5 @@ def test_bad_input_is_refused_on_the_driver(spark, rows, cli_model, tmp_path):
         remedy.spark.explain(df, tmp_path / "no-model")
     with pytest.raises(remedy.BadInput, match="'nope'"):
         remedy.spark.detect(df, cli_model, keep=["nope"])
+    with pytest.raises(remedy.BadInput, match="no feature 'Z'"):
+        remedy.spark.counterfactual(df, cli_model, do={"Z": 1})

@@ -1,14 +1,66 @@
-//! `remedy graph check`: validate a causal graph file, alone or against a data file.
+//! `remedy graph check`: validate a causal graph file, alone or against a data file;
+//! `remedy graph discover`: learn one from normal rows.
 
 use remedy_core::dot::read_graph;
 use remedy_core::io::read_table;
 use remedy_core::{Error, Result};
 
-use crate::args::{GraphCheckArgs, GraphCommand};
+use crate::args::{GraphCheckArgs, GraphCommand, GraphDiscoverArgs, GraphFormat};
 
 pub fn run(cmd: &GraphCommand) -> Result<()> {
     match cmd {
         GraphCommand::Check(a) => check(a),
+        GraphCommand::Discover(a) => discover(a),
+    }
+}
+
+fn discover(a: &GraphDiscoverArgs) -> Result<()> {
+    use remedy_app::discover::PcConfig;
+    use remedy_app::discover::{DiscoverOptions, discover};
+
+    let tiers = match &a.tiers {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| Error::io(path, e))?
+            .lines()
+            .map(|l| {
+                l.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|t| !t.is_empty())
+            .collect(),
+        None => Vec::new(),
+    };
+    if let Some(out) = &a.output {
+        crate::output::refuse_inputs(out, &[&a.data])?;
+    }
+    let table = read_table(&a.data)?;
+    let options = DiscoverOptions {
+        config: PcConfig {
+            alpha: a.alpha,
+            max_depth: a.max_depth,
+        },
+        columns: a.columns.clone(),
+        require: a.require.clone(),
+        forbid: a.forbid.clone(),
+        tiers,
+    };
+    let found = discover(&table, &options)?;
+    let text = match a.format {
+        GraphFormat::Dot => found.to_dot(),
+        GraphFormat::Csv => remedy_core::io::to_csv_string(&found.edge_table()?),
+    };
+    for line in found.summary() {
+        eprintln!("{line}");
+    }
+    match &a.output {
+        Some(path) => remedy_core::io::write_atomic(path, text.as_bytes()),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
     }
 }
 

@@ -246,9 +246,14 @@ class Model:
         (continuous features); ``do`` sets it (a level's name for a categorical feature, 0 or
         1 for a binary one). Each is a mapping ``{name: value}`` or ``"NAME=VALUE"`` texts, as
         the CLI's flags."""
+        import pyarrow as pa
+
         table, pandas = _arrow_in(data)
-        out = self._native.counterfactual(table, shift=_assignments(shift), set=_assignments(do))
-        return _out(out, pandas)
+        table = pa.table(table)
+        answer = self._native.counterfactual(
+            table, shift=_assignments(shift), set=_assignments(do)
+        )
+        return _out(_around(table, answer, self.features), pandas)
 
     def intervene(
         self,
@@ -302,6 +307,20 @@ class Model:
 
     def __repr__(self) -> str:
         return repr(self._native)
+
+
+def _around(table: Any, answer: Any, features: Sequence[str]) -> Any:
+    """The input's columns in their order and types, each feature's replaced by the answer's,
+    then the answer's other columns (an input column of the same name is dropped), as the CLI
+    writes a counterfactual."""
+    import pyarrow as pa
+
+    added = [n for n in answer.column_names if n not in features]
+    names = [n for n in table.column_names if n not in added] + added
+    columns = [
+        answer.column(n) if n in features or n in added else table.column(n) for n in names
+    ]
+    return pa.table(columns, names=names)
 
 
 def _assignments(value: Any) -> list:

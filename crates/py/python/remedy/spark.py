@@ -1,6 +1,6 @@
-"""A fitted model applied to a PySpark DataFrame: ``detect``, ``explain`` and ``recommend`` run
-on the executors through ``mapInArrow``, one Arrow batch at a time, with the output schema
-declared up front. The model directory is shipped to the executors with
+"""A fitted model applied to a PySpark DataFrame: ``detect``, ``explain``, ``recommend`` and
+``counterfactual`` run on the executors through ``mapInArrow``, one Arrow batch at a time, with
+the output schema declared up front. The model directory is shipped to the executors with
 ``SparkContext.addFile`` (or, with ``ship=False``, read from a path they share) and loaded once
 per executor process. A row's answer does not depend on the partition it lands in: the answers
 equal the single-process ones bit for bit.
@@ -21,7 +21,7 @@ from typing import Any, Dict, Optional, Sequence
 
 from ._errors import BadInput
 
-__all__ = ["detect", "explain", "recommend"]
+__all__ = ["detect", "explain", "recommend", "counterfactual"]
 
 # Models loaded in this process (an executor's Python worker), by path.
 _MODELS: Dict[str, Any] = {}
@@ -53,6 +53,14 @@ def _apply(batches, location, shipped, command, settings, keep):
 
     model = _load(_resolve(location, shipped))
     call = getattr(model._native, command)
+    if command == "counterfactual":
+        from . import _around
+
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            out = _around(table, call(table, **settings), model.features).combine_chunks()
+            yield from out.to_batches()
+        return
     for batch in batches:
         out = call(pa.Table.from_batches([batch]), **settings).combine_chunks()
         index = pc.subtract(out.column("row").combine_chunks(), 1).cast(pa.int64())
@@ -83,8 +91,13 @@ def _run(command: str, df: Any, model_path: str, keep: Optional[Sequence[str]], 
     arrow_in = to_arrow_schema(df.schema)
     empty = pa.Table.from_batches([], schema=arrow_in)
     answer = getattr(model._native, command)(empty, **settings)
-    fields = [arrow_in.field(k) for k in keep]
-    fields += [f.with_nullable(True) for f in answer.schema if f.name != "row"]
+    if command == "counterfactual":
+        from . import _around
+
+        fields = [f.with_nullable(True) for f in _around(empty, answer, model.features).schema]
+    else:
+        fields = [arrow_in.field(k) for k in keep]
+        fields += [f.with_nullable(True) for f in answer.schema if f.name != "row"]
     schema = from_arrow_schema(pa.schema(fields))
     if ship:
         spark = df.sparkSession
@@ -120,3 +133,14 @@ def recommend(df: Any, model_path: Any, *, keep: Optional[Sequence[str]] = None,
     """``remedy recommend`` (settings as :meth:`remedy.Model.recommend`, ``lambda_`` for
     ``--lambda``) on ``df``'s anomalous rows, the ``keep`` columns first. A lazy DataFrame."""
     return _run("recommend", df, model_path, keep, ship, settings)
+
+
+def counterfactual(df: Any, model_path: Any, *, shift: Any = None, do: Any = None,
+                   ship: bool = True) -> Any:
+    """``remedy counterfactual`` on every row of ``df`` (``shift`` and ``do`` as
+    :meth:`remedy.Model.counterfactual`): ``df``'s columns with the features' counterfactual
+    values, then the detector's score and verdict before and after. A lazy DataFrame."""
+    from . import _assignments
+
+    settings = {"shift": _assignments(shift), "set": _assignments(do)}
+    return _run("counterfactual", df, model_path, None, ship, settings)

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""`remedy graph discover` beside causal-learn's PC on the same data: skeleton F1, SHD of the
+CPDAG against the true one, and time.
+
+Data: linear-Gaussian SEMs on Erdős–Rényi DAGs (a random node order, each forward pair an edge
+with probability k / (d - 1) for expected degree k, weights uniform on ±[0.5, 2], N(0, 1)
+noise), the family of the PC literature. Both run PC-stable with Fisher-z tests at the same
+alpha, single-threaded (OMP/BLAS threads 1). Remedy's time is the CLI's wall time (reading the
+CSV included); causal-learn's is its ``pc`` call on the array in memory.
+
+--sachs DIR runs both on the Sachs et al. (2005) flow-cytometry data (``sachs.csv`` and the
+consensus graph ``consensus_edges.csv`` in DIR, see its PROVENANCE.md; ``--log`` takes logs of
+the intensities first) and scores the skeleton and the CPDAG against the consensus graph (the
+CPDAG of the consensus DAG).
+
+Needs numpy and causal-learn (0.1.4 measured):
+
+    /tmp/dowhy-venv/bin/python bench/pc_causallearn.py --remedy target/release/remedy
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import tempfile
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+
+def random_sem(d, degree, n, seed):
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(d)
+    w = np.zeros((d, d))
+    p = degree / (d - 1)
+    for a in range(d):
+        for b in range(a + 1, d):
+            if rng.random() < p:
+                w[order[a], order[b]] = rng.uniform(0.5, 2.0) * rng.choice([-1, 1])
+    x = np.zeros((n, d))
+    for j in order:
+        x[:, j] = x @ w[:, j] + rng.standard_normal(n)
+    return x, (w != 0).astype(int)
+
+
+def cpdag(dag):
+    """The CPDAG of a DAG (adjacency a[i, j] = 1 for i -> j): marks m[i, j] = 1 where i -> j or
+    i - j (both set: undirected). Colliders, then Meek's R1-R3."""
+    d = len(dag)
+    m = ((dag + dag.T) > 0).astype(int)
+    adj = m.copy()
+    for c in range(d):
+        pa = [a for a in range(d) if dag[a, c]]
+        for i, a in enumerate(pa):
+            for b in pa[i + 1:]:
+                if not adj[a, b]:
+                    m[c, a] = 0
+                    m[c, b] = 0
+    und = lambda a, b: m[a, b] and m[b, a]  # noqa: E731
+    dirc = lambda a, b: m[a, b] and not m[b, a]  # noqa: E731
+    changed = True
+    while changed:
+        changed = False
+        for a in range(d):
+            for b in range(d):
+                if a == b or not und(a, b):
+                    continue
+                r1 = any(dirc(c, a) and not adj[c, b] for c in range(d) if c != b)
+                r2 = any(dirc(a, c) and dirc(c, b) for c in range(d))
+                mid = [c for c in range(d) if und(a, c) and dirc(c, b)]
+                r3 = any(not adj[c, e] for i, c in enumerate(mid) for e in mid[i + 1:])
+                if r1 or r2 or r3:
+                    m[b, a] = 0
+                    changed = True
+    return m
+
+
+def score(m, truth):
+    """Skeleton F1 and SHD between two mark matrices (a missing or extra edge, or a different
+    mark on a shared edge, counts 1)."""
+    d = len(m)
+    sk, st = (m + m.T) > 0, (truth + truth.T) > 0
+    tp = fp = fn = shd = 0
+    for a in range(d):
+        for b in range(a + 1, d):
+            if sk[a, b] and st[a, b]:
+                tp += 1
+                if (m[a, b], m[b, a]) != (truth[a, b], truth[b, a]):
+                    shd += 1
+            elif sk[a, b]:
+                fp += 1
+                shd += 1
+            elif st[a, b]:
+                fn += 1
+                shd += 1
+    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+    return round(f1, 3), shd
+
+
+def run_remedy(remedy, x, names, alpha):
+    with tempfile.TemporaryDirectory() as d:
+        header = ",".join(names)
+        np.savetxt(f"{d}/x.csv", x, delimiter=",", header=header, comments="", fmt="%.17g")
+        t0 = time.perf_counter()
+        subprocess.run([remedy, "graph", "discover", "--data", f"{d}/x.csv", "--alpha",
+                        str(alpha), "--format", "csv", "-o", f"{d}/e.csv"], check=True,
+                       capture_output=True)
+        secs = time.perf_counter() - t0
+        m = np.zeros((len(names), len(names)), dtype=int)
+        index = {n: i for i, n in enumerate(names)}
+        for line in open(f"{d}/e.csv").read().splitlines()[1:]:
+            s, t, how = line.split(",")
+            m[index[s], index[t]] = 1
+            if how == "extension":
+                m[index[t], index[s]] = 1
+    return m, secs
+
+
+def run_causallearn(x, alpha):
+    from causallearn.search.ConstraintBased.PC import pc
+
+    t0 = time.perf_counter()
+    cg = pc(x, alpha=alpha, indep_test="fisherz", stable=True, show_progress=False)
+    secs = time.perf_counter() - t0
+    g = cg.G.graph
+    d = len(g)
+    m = np.zeros((d, d), dtype=int)
+    for a in range(d):
+        for b in range(d):
+            if g[a, b] == -1 and g[b, a] == 1:
+                m[a, b] = 1
+            elif g[a, b] == -1 and g[b, a] == -1:
+                m[a, b] = m[b, a] = 1
+            elif g[a, b] == 1 and g[b, a] == 1:  # bidirected: count as adjacent, undirected
+                m[a, b] = m[b, a] = 1
+    return m, secs
+
+
+def sachs(remedy, path, alpha, log):
+    text = open(os.path.join(path, "sachs.csv")).read().splitlines()
+    names = text[0].split(",")
+    x = np.array([[float(v) for v in line.split(",")] for line in text[1:]])
+    if log:
+        x = np.log(x)
+    index = {n: i for i, n in enumerate(names)}
+    dag = np.zeros((len(names), len(names)), dtype=int)
+    for line in open(os.path.join(path, "consensus_edges.csv")).read().splitlines()[1:]:
+        a, b = (v.strip('"') for v in line.split(","))
+        dag[index[a], index[b]] = 1
+    truth = cpdag(dag)
+    for tool, (m, secs) in [("remedy", run_remedy(remedy, x, names, alpha)),
+                            ("causal-learn", run_causallearn(x, alpha))]:
+        f1, shd = score(m, truth)
+        print(json.dumps({"data": "sachs", "log": log, "rows": len(x), "alpha": alpha,
+                          "tool": tool, "skeleton_f1": f1, "shd": shd, "s": round(secs, 2)}),
+              flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--remedy", default=os.environ.get("REMEDY_BIN", "target/release/remedy"))
+    ap.add_argument("--alpha", type=float, default=0.01)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    ap.add_argument("--sachs", help="directory of the Sachs data (sachs.csv, consensus_edges.csv)")
+    ap.add_argument("--log", action="store_true", help="Sachs: log-transform the intensities")
+    ap.add_argument("--speed", action="store_true", help="also 50 and 100 nodes x 20,000 rows")
+    args = ap.parse_args()
+    if args.sachs:
+        sachs(args.remedy, args.sachs, args.alpha, args.log)
+        return
+    cases = [(d, k, 5000) for d in (10, 20) for k in (2, 3)]
+    if args.speed:
+        cases += [(50, 2, 20000), (100, 2, 20000)]
+    for d, k, n in cases:
+        for seed in args.seeds:
+            x, dag = random_sem(d, k, n, seed)
+            truth = cpdag(dag)
+            names = [f"X{i}" for i in range(d)]
+            for tool, (m, secs) in [("remedy", run_remedy(args.remedy, x, names, args.alpha)),
+                                    ("causal-learn", run_causallearn(x, args.alpha))]:
+                f1, shd = score(m, truth)
+                print(json.dumps({"nodes": d, "degree": k, "rows": n, "seed": seed, "tool": tool,
+                                  "skeleton_f1": f1, "shd": shd, "s": round(secs, 3)}),
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
