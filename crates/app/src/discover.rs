@@ -28,6 +28,8 @@ pub struct Discovered {
     pub discovery: Discovery,
     pub rows: usize,
     pub alpha: f64,
+    /// Seconds the algorithm took (correlations, tests, orientation; not reading the data).
+    pub seconds: f64,
 }
 
 /// Learns a graph from the numeric columns of `table`.
@@ -129,12 +131,14 @@ pub fn discover(table: &Table, options: &DiscoverOptions) -> Result<Discovered> 
         )
         .map_err(|e| Error::invalid(format!("--require: {e}")))?;
     }
+    let start = std::time::Instant::now();
     let discovery = pc::discover(&columns, &knowledge, &options.config)?;
     Ok(Discovered {
         names,
         discovery,
         rows: table.n_rows(),
         alpha: options.config.alpha,
+        seconds: start.elapsed().as_secs_f64(),
     })
 }
 
@@ -201,11 +205,12 @@ impl Discovered {
     pub fn summary(&self) -> Vec<String> {
         let e = &self.discovery.edges;
         let mut lines = vec![format!(
-            "PC-stable, Fisher-z at alpha {}: {} columns, {} rows, {} tests, {} edges",
+            "PC-stable, Fisher-z at alpha {}: {} columns, {} rows, {} tests in {:.3} s, {} edges",
             self.alpha,
             self.names.len(),
             self.rows,
             self.discovery.tests,
+            self.seconds,
             e.len()
         )];
         let free: Vec<String> = e
