@@ -271,6 +271,19 @@ pub struct GraphDiscoverArgs {
     /// The largest conditioning set to test (default: no limit).
     #[arg(long, value_name = "N")]
     pub max_depth: Option<usize>,
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
+    /// dot (the graph) or csv (source, target, and what oriented each edge).
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Write to this file instead of stdout (atomically).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+}
+
+/// What a user knows about the graph, for discovery (`graph discover`, `fit` without a graph).
+#[derive(Debug, Args)]
+pub struct KnowledgeArgs {
     /// An edge that must be in the graph, "a->b" (repeat, or join with commas).
     #[arg(long, value_name = "A->B", allow_hyphen_values = true)]
     pub require: Vec<String>,
@@ -282,12 +295,6 @@ pub struct GraphDiscoverArgs {
     /// earlier tier.
     #[arg(long)]
     pub tiers: Option<PathBuf>,
-    /// dot (the graph) or csv (source, target, and what oriented each edge).
-    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
-    pub format: GraphFormat,
-    /// Write to this file instead of stdout (atomically).
-    #[arg(short, long)]
-    pub output: Option<PathBuf>,
 }
 
 /// Output formats of `graph discover`.
@@ -620,9 +627,16 @@ pub struct FitArgs {
     #[arg(long)]
     pub train: PathBuf,
     /// The causal graph over the features: DOT, edge-list CSV `source,target`, or JSON. Every
-    /// node must be a column of the data.
+    /// node must be a column of the data. Without it a graph is learnt from the training rows
+    /// (as `graph discover`: the schema's features, or every column; --graph-alpha, --require,
+    /// --forbid, --tiers) and written to the model directory as graph.dot.
     #[arg(long)]
-    pub graph: PathBuf,
+    pub graph: Option<PathBuf>,
+    /// Without --graph: the significance level of discovery's independence tests.
+    #[arg(long, default_value_t = 0.01)]
+    pub graph_alpha: f64,
+    #[command(flatten)]
+    pub knowledge: KnowledgeArgs,
     /// Feature schema (TOML): types, which features are actionable, costs and bounds. Without
     /// it, numeric columns are continuous and actionable with cost = their sd (a 0/1 column
     /// too: only a schema makes a feature binary) and text columns categorical (not

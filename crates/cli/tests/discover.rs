@@ -144,3 +144,51 @@ fn bad_input_is_refused_and_nothing_is_written() {
     one_line_error(discover(&d.join("text.csv"), &["-o", o]), "column 'w'");
     assert!(!out.exists());
 }
+
+#[test]
+fn fit_without_a_graph_learns_one_and_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = d.join("rows.csv");
+    rows(&data);
+    let out = remedy()
+        .args([
+            "fit",
+            "--seed",
+            "1",
+            "--epochs",
+            "2",
+            "--recourse",
+            "search",
+        ])
+        .args(["--graph-alpha", "0.001", "--train"])
+        .arg(&data)
+        .arg("--out")
+        .arg(d.join("model"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("no --graph: learnt one"), "{err}");
+    // graph.dot in the model directory is the graph the model was fitted with.
+    let learnt = remedy_core::dot::read_graph(&d.join("model/graph.dot")).unwrap();
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("model/remedy.json")).unwrap())
+            .unwrap();
+    let edges: Vec<(String, String)> =
+        serde_json::from_value(manifest["graph"]["edges"].clone()).unwrap();
+    let mut want: Vec<(String, String)> = learnt
+        .edges()
+        .into_iter()
+        .map(|(a, b)| (learnt.name(a).to_string(), learnt.name(b).to_string()))
+        .collect();
+    let mut got = edges;
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(got.contains(&("a".into(), "c".into())) && got.contains(&("c".into(), "e".into())));
+}

@@ -16,9 +16,39 @@ pub fn run(a: &FitArgs) -> Result<()> {
     // Refuse bad flags and an occupied --out before spending minutes on training.
     let target = super::recommend::target_of(&a.target, None)?;
     check_output_dir(&a.out, a.force)?;
-    let dag = read_graph(&a.graph)?;
     let schema = a.schema.as_deref().map(Schema::read).transpose()?;
+    let discovery = match &a.graph {
+        Some(_) => None,
+        None => Some(super::graph::options(
+            a.graph_alpha,
+            None,
+            &a.knowledge,
+            schema
+                .as_ref()
+                .map(|s| s.names().iter().map(|n| n.to_string()).collect()),
+        )?),
+    };
     let train = read_table(&a.train)?;
+    let (dag, learnt) = match (&a.graph, &discovery) {
+        (Some(path), _) => (read_graph(path)?, None),
+        (None, Some(options)) => {
+            let found = remedy_app::discover::discover(&train, options).map_err(|e| {
+                remedy_core::Error::invalid(format!(
+                    "no --graph, so one is learnt from {}: {e}",
+                    a.train.display()
+                ))
+            })?;
+            eprintln!(
+                "no --graph: learnt one from the training rows (graph discover's PC; pass \
+                 --graph to use your own)"
+            );
+            for line in found.summary() {
+                eprintln!("  {line}");
+            }
+            (found.dag()?, Some(found))
+        }
+        (None, None) => unreachable!("options are built when there is no graph"),
+    };
     let config = FitConfig {
         detector: match a.detector {
             TabularDetectorArg::Ae => DetectorKind::Ae,
@@ -61,6 +91,14 @@ pub fn run(a: &FitArgs) -> Result<()> {
         );
     }
     fitted.save(&a.out, a.force)?;
+    if let Some(found) = &learnt {
+        let path = a.out.join("graph.dot");
+        remedy_core::io::write_atomic(&path, found.to_dot().as_bytes())?;
+        eprintln!(
+            "the learnt graph is in {} (edit it and refit with --graph to change it)",
+            path.display()
+        );
+    }
     let recourse = match (a.recourse, fitted.network_anomalies()) {
         (RecourseArg::Search, _) => "recommendations search per row".to_string(),
         (RecourseArg::Network, Some(n)) => {

@@ -5,7 +5,9 @@ use remedy_core::dot::read_graph;
 use remedy_core::io::read_table;
 use remedy_core::{Error, Result};
 
-use crate::args::{GraphCheckArgs, GraphCommand, GraphDiscoverArgs, GraphFormat};
+use remedy_app::discover::{DiscoverOptions, PcConfig, discover as learn};
+
+use crate::args::{GraphCheckArgs, GraphCommand, GraphDiscoverArgs, GraphFormat, KnowledgeArgs};
 
 pub fn run(cmd: &GraphCommand) -> Result<()> {
     match cmd {
@@ -14,11 +16,14 @@ pub fn run(cmd: &GraphCommand) -> Result<()> {
     }
 }
 
-fn discover(a: &GraphDiscoverArgs) -> Result<()> {
-    use remedy_app::discover::PcConfig;
-    use remedy_app::discover::{DiscoverOptions, discover};
-
-    let tiers = match &a.tiers {
+/// Discovery settings from the flags: `alpha`, the knowledge, the columns.
+pub fn options(
+    alpha: f64,
+    max_depth: Option<usize>,
+    k: &KnowledgeArgs,
+    columns: Option<Vec<String>>,
+) -> Result<DiscoverOptions> {
+    let tiers = match &k.tiers {
         Some(path) => std::fs::read_to_string(path)
             .map_err(|e| Error::io(path, e))?
             .lines()
@@ -33,21 +38,22 @@ fn discover(a: &GraphDiscoverArgs) -> Result<()> {
             .collect(),
         None => Vec::new(),
     };
+    Ok(DiscoverOptions {
+        config: PcConfig { alpha, max_depth },
+        columns,
+        require: k.require.clone(),
+        forbid: k.forbid.clone(),
+        tiers,
+    })
+}
+
+fn discover(a: &GraphDiscoverArgs) -> Result<()> {
+    let options = options(a.alpha, a.max_depth, &a.knowledge, a.columns.clone())?;
     if let Some(out) = &a.output {
         crate::output::refuse_inputs(out, &[&a.data])?;
     }
     let table = read_table(&a.data)?;
-    let options = DiscoverOptions {
-        config: PcConfig {
-            alpha: a.alpha,
-            max_depth: a.max_depth,
-        },
-        columns: a.columns.clone(),
-        require: a.require.clone(),
-        forbid: a.forbid.clone(),
-        tiers,
-    };
-    let found = discover(&table, &options)?;
+    let found = learn(&table, &options)?;
     let text = match a.format {
         GraphFormat::Dot => found.to_dot(),
         GraphFormat::Csv => remedy_core::io::to_csv_string(&found.edge_table()?),
