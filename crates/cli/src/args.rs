@@ -359,6 +359,10 @@ pub struct UserPathArgs {
     pub alpha: Option<f64>,
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Fit with a graph learnt from the training rows (`graph discover` at this α) instead
+    /// of the benchmark's true graph, and say how far it is from the true one.
+    #[arg(long, value_name = "ALPHA")]
+    pub learn_graph: Option<f64>,
     /// Also write a self-contained HTML page with the table.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,

@@ -41,6 +41,9 @@ pub struct UserPathSettings {
     /// `recommend`'s search settings.
     pub recommend: RecommendConfig,
     pub method: RecommendMethod,
+    /// Fit with a graph learnt from the training rows (`graph discover`'s PC at these
+    /// settings) instead of the benchmark's true graph.
+    pub learn_graph: Option<remedy_app::discover::PcConfig>,
 }
 
 impl UserPathSettings {
@@ -55,6 +58,7 @@ impl UserPathSettings {
             target: Target::default(),
             recommend: RecommendConfig::default(),
             method: RecommendMethod::Auto,
+            learn_graph: None,
         }
     }
 }
@@ -124,6 +128,52 @@ pub struct UserPathReport {
     pub fit_seconds: f64,
     pub recommend_seconds: f64,
     pub seconds: f64,
+    /// With a learnt graph: how far it is from the true one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learnt_graph: Option<GraphDistance>,
+}
+
+/// A learnt graph against the true one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphDistance {
+    pub true_edges: usize,
+    pub learnt_edges: usize,
+    /// True edges absent in either direction.
+    pub missing: usize,
+    /// Learnt edges absent from the true graph in either direction.
+    pub extra: usize,
+    /// True edges learnt the other way round.
+    pub reversed: usize,
+    /// The learnt edges, `a -> b`.
+    pub edges: Vec<String>,
+}
+
+impl GraphDistance {
+    fn between(truth: &remedy_core::Dag, learnt: &remedy_core::Dag) -> GraphDistance {
+        let named = |g: &remedy_core::Dag| -> Vec<(String, String)> {
+            g.edges()
+                .into_iter()
+                .map(|(a, b)| (g.name(a).to_string(), g.name(b).to_string()))
+                .collect()
+        };
+        let (t, l) = (named(truth), named(learnt));
+        let has =
+            |set: &[(String, String)], a: &str, b: &str| set.iter().any(|(x, y)| x == a && y == b);
+        GraphDistance {
+            true_edges: t.len(),
+            learnt_edges: l.len(),
+            missing: t
+                .iter()
+                .filter(|(a, b)| !has(&l, a, b) && !has(&l, b, a))
+                .count(),
+            extra: l
+                .iter()
+                .filter(|(a, b)| !has(&t, a, b) && !has(&t, b, a))
+                .count(),
+            reversed: t.iter().filter(|(a, b)| has(&l, b, a)).count(),
+            edges: l.iter().map(|(a, b)| format!("{a} -> {b}")).collect(),
+        }
+    }
 }
 
 /// Runs the user path on a generated benchmark and judges it.
@@ -159,14 +209,22 @@ fn run_on<S: Scm>(
     config.target = settings.target;
     let bench = tabular::generate(scm, &settings.sizes, &mut seed::rng(settings.seed))?;
     let schema = tabular::schema(scm)?;
-    let dag = tabular::feature_dag(scm)?;
-    let model = remedy_app::fit(
-        &tabular::train_table(scm, &bench)?,
-        &dag,
-        Some(&schema),
-        &config,
-        observer,
-    )?;
+    let true_dag = tabular::feature_dag(scm)?;
+    let train = tabular::train_table(scm, &bench)?;
+    let (dag, learnt_graph) = match &settings.learn_graph {
+        None => (true_dag, None),
+        Some(pc) => {
+            let options = remedy_app::discover::DiscoverOptions {
+                config: pc.clone(),
+                columns: Some(schema.names().iter().map(|n| n.to_string()).collect()),
+                ..Default::default()
+            };
+            let learnt = remedy_app::discover::discover(&train, &options)?.dag()?;
+            let distance = GraphDistance::between(&true_dag, &learnt);
+            (learnt, Some(distance))
+        }
+    };
+    let model = remedy_app::fit(&train, &dag, Some(&schema), &config, observer)?;
     let fit_seconds = start.elapsed().as_secs_f64();
     let t = Instant::now();
     let recs = model.recommend(
@@ -206,6 +264,7 @@ fn run_on<S: Scm>(
         fit_seconds,
         recommend_seconds,
         seconds: start.elapsed().as_secs_f64(),
+        learnt_graph,
     })
 }
 

@@ -59,6 +59,10 @@ fn user_path(a: &UserPathArgs) -> Result<()> {
     settings.fit.epochs = a.epochs;
     settings.fit.recourse = super::fit::recourse_of(a.recourse);
     settings.method = super::recommend::method_of(a.method);
+    settings.learn_graph = a.learn_graph.map(|alpha| remedy_app::discover::PcConfig {
+        alpha,
+        ..Default::default()
+    });
     let report = userpath::run(&settings, &mut Bar::default())?;
     if let Some(path) = &a.report {
         let command: Vec<String> = std::env::args().collect();
@@ -87,6 +91,18 @@ fn user_path_table(r: &UserPathReport) -> String {
         r.recommend_seconds,
         r.target
     );
+    if let Some(g) = &r.learnt_graph {
+        s.push_str(&format!(
+            "graph learnt from the training rows: {} edges against the true {} ({} missing, {} \
+             extra, {} reversed): {}\n\n",
+            g.learnt_edges,
+            g.true_edges,
+            g.missing,
+            g.extra,
+            g.reversed,
+            g.edges.join(", ")
+        ));
+    }
     let j = &r.result;
     let b = &r.bound;
     s.push_str("on the flagged true anomalies       detector normal  detector normal  label recovered  both   ‖θ‖ recovered  ‖θ‖ all  features\n");
