@@ -7,7 +7,7 @@ use std::path::Path;
 use rand::Rng;
 
 mod common;
-use common::{ok, remedy};
+use common::{ok, one_line_error, remedy};
 
 /// a → c ← b, c → e (a collider the data orient, and an edge Meek's R1 orients), and a chain
 /// p → q → r whose direction the data cannot tell; 4,000 rows.
@@ -87,13 +87,6 @@ fn learns_orients_and_reports() {
         .arg("--data")
         .arg(&data));
     assert!(check.contains("7 nodes, 5 edges, acyclic"), "{check}");
-}
-
-fn one_line_error(out: std::process::Output, needle: &str) {
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    assert!(err.contains(needle), "'{needle}' not in: {err}");
 }
 
 #[test]

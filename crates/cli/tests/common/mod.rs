@@ -17,3 +17,13 @@ pub fn ok(cmd: &mut Command) -> String {
     );
     String::from_utf8(out.stdout).unwrap()
 }
+
+/// Asserts that a run failed with exit status 2 and one stderr line containing `needle`.
+#[allow(dead_code)] // not every test file refuses input
+pub fn one_line_error(out: std::process::Output, needle: &str) {
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains(needle), "'{needle}' not in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
