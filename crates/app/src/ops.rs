@@ -583,19 +583,7 @@ pub fn recommend_table(model: &Fitted, rows: &[RecommendRow]) -> Result<Table> {
         ));
     }
     for (j, f) in schema.features.iter().enumerate() {
-        let col = match &f.kind {
-            FeatureType::Categorical { levels } => Column::Text(
-                rows.iter()
-                    .map(|r| {
-                        levels
-                            .get(r.counterfactual[j] as usize)
-                            .cloned()
-                            .unwrap_or_default()
-                    })
-                    .collect(),
-            ),
-            _ => num(rows.iter().map(|r| r.counterfactual[j])),
-        };
+        let col = model.feature_column(j, rows.iter().map(|r| r.counterfactual[j]));
         cols.push((format!("cf_{}", f.name), col));
     }
     cols.extend([

@@ -17,8 +17,9 @@ use std::path::Path;
 
 use rand::Rng;
 use remedy_core::io::{parquet_bytes, read_parquet};
-use remedy_core::schema::FeatureType;
+use remedy_core::schema::{FeatureType, sample_sd};
 use remedy_core::{Column, Error, Intervention, Result, Schema, Table};
+use remedy_detect::threshold::quantile;
 use remedy_nn::store::sha256_hex;
 use serde::{Deserialize, Serialize};
 
@@ -304,12 +305,11 @@ impl Fitted {
                 FeatureType::Continuous => {
                     push("mean".into(), mean(&a), mean(&b));
                     push("sd".into(), sd(&a), sd(&b));
-                    let (qa, qb) = (sorted(&a), sorted(&b));
                     for q in SUMMARY_QUANTILES {
                         push(
                             format!("q{:02}", (q * 100.0).round() as u32),
-                            quantile(&qa, q),
-                            quantile(&qb, q),
+                            quantile(&a, q),
+                            quantile(&b, q),
                         );
                     }
                 }
@@ -333,7 +333,7 @@ impl Fitted {
 
     /// Feature `j`'s values as a column: level names for a categorical feature, numbers
     /// otherwise.
-    fn feature_column(&self, j: usize, values: impl Iterator<Item = f64>) -> Column {
+    pub(crate) fn feature_column(&self, j: usize, values: impl Iterator<Item = f64>) -> Column {
         match &self.manifest.schema.features[j].kind {
             FeatureType::Categorical { levels } => Column::Text(
                 values
@@ -349,26 +349,9 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len() as f64
 }
 
-/// The sample standard deviation (n − 1); 0 for one value.
+/// The sample standard deviation ([`sample_sd`]); 0 for one value.
 fn sd(v: &[f64]) -> f64 {
-    if v.len() < 2 {
-        return 0.0;
-    }
-    let m = mean(v);
-    (v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
-}
-
-fn sorted(v: &[f64]) -> Vec<f64> {
-    let mut s = v.to_vec();
-    s.sort_by(f64::total_cmp);
-    s
-}
-
-/// The `q` quantile of sorted values, linear between order statistics (numpy's default).
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let h = q * (sorted.len() - 1) as f64;
-    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+    if v.len() < 2 { 0.0 } else { sample_sd(v) }
 }
 
 fn share(v: &[f64], value: f64) -> f64 {

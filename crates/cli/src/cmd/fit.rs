@@ -12,14 +12,23 @@ use remedy_core::{Result, Schema};
 use crate::args::{CausalArg, FitArgs, MissingArg, RecourseArg, TabularDetectorArg};
 use crate::progress::Bar;
 
+/// Where `fit`'s graph comes from.
+enum GraphSource {
+    /// `--graph`.
+    File(remedy_core::Dag),
+    /// Learnt from the training rows with these settings.
+    Learn(remedy_app::discover::DiscoverOptions),
+}
+
 pub fn run(a: &FitArgs) -> Result<()> {
     // Refuse bad flags and an occupied --out before spending minutes on training.
     let target = super::recommend::target_of(&a.target, None)?;
     check_output_dir(&a.out, a.force)?;
     let schema = a.schema.as_deref().map(Schema::read).transpose()?;
-    let discovery = match &a.graph {
-        Some(_) => None,
-        None => Some(super::graph::options(
+    // The graph file is read, or discovery's settings checked, before the training rows.
+    let source = match &a.graph {
+        Some(path) => GraphSource::File(read_graph(path)?),
+        None => GraphSource::Learn(super::graph::options(
             a.graph_alpha,
             None,
             &a.knowledge,
@@ -29,10 +38,10 @@ pub fn run(a: &FitArgs) -> Result<()> {
         )?),
     };
     let train = read_table(&a.train)?;
-    let (dag, learnt) = match (&a.graph, &discovery) {
-        (Some(path), _) => (read_graph(path)?, None),
-        (None, Some(options)) => {
-            let found = remedy_app::discover::discover(&train, options).map_err(|e| {
+    let (dag, learnt) = match source {
+        GraphSource::File(dag) => (dag, None),
+        GraphSource::Learn(options) => {
+            let found = remedy_app::discover::discover(&train, &options).map_err(|e| {
                 remedy_core::Error::invalid(format!(
                     "no --graph, so one is learnt from {}: {e}",
                     a.train.display()
@@ -47,7 +56,6 @@ pub fn run(a: &FitArgs) -> Result<()> {
             }
             (found.dag()?, Some(found))
         }
-        (None, None) => unreachable!("options are built when there is no graph"),
     };
     let config = FitConfig {
         detector: match a.detector {
