@@ -43,7 +43,8 @@ pub fn run(a: &FitArgs) -> Result<()> {
         GraphSource::Learn(options) => {
             let found = remedy_app::discover::discover(&train, &options).map_err(|e| {
                 remedy_core::Error::invalid(format!(
-                    "no --graph, so one is learnt from {}: {e}",
+                    "no --graph, so one is learnt from {}: {e} (for fit, --schema names the \
+                     features to learn it over)",
                     a.train.display()
                 ))
             })?;
