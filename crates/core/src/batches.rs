@@ -6,14 +6,14 @@
 //! [`read_table`]: crate::io::read_table
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Cursor, Read};
+use std::io::Read;
 use std::path::Path;
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use parquet::record::Field;
 use parquet::record::reader::RowIter;
 
-use crate::io::{check_headers, csv_error, sniff_delimiter, text_to_column};
+use crate::io::{ColumnBuilder, csv_error, open_csv};
 use crate::table::format_number;
 use crate::{Column, Error, Result, Table};
 
@@ -77,32 +77,7 @@ pub fn read_batches(path: &Path, batch_rows: usize) -> Result<TableBatches> {
             }
         }
         _ => {
-            let mut reader = BufReader::new(f);
-            let mut first = Vec::new();
-            reader
-                .read_until(b'\n', &mut first)
-                .map_err(|e| Error::io(path, e))?;
-            let first = first
-                .strip_prefix(b"\xef\xbb\xbf")
-                .map(<[u8]>::to_vec)
-                .unwrap_or(first);
-            if first.iter().all(u8::is_ascii_whitespace) {
-                return Err(Error::format(
-                    &source,
-                    "file is empty; expected a header row",
-                ));
-            }
-            let delimiter = sniff_delimiter(&first);
-            let stream: Box<dyn Read> = Box::new(Cursor::new(first).chain(reader));
-            let mut rdr = csv::ReaderBuilder::new()
-                .delimiter(delimiter)
-                .trim(csv::Trim::All)
-                .from_reader(stream);
-            let headers: Vec<String> = match rdr.headers() {
-                Ok(h) => h.iter().map(str::to_string).collect(),
-                Err(e) => return Err(csv_error(&source, e)),
-            };
-            check_headers(&headers, &source)?;
+            let (headers, rdr) = open_csv(Box::new(f), &source)?;
             Inner::Csv {
                 headers,
                 records: rdr.into_records(),
@@ -124,7 +99,8 @@ impl TableBatches {
         let columns = match &mut self.inner {
             Inner::Done => return None,
             Inner::Csv { headers, records } => {
-                let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
+                let mut cells: Vec<ColumnBuilder> =
+                    headers.iter().map(|_| ColumnBuilder::default()).collect();
                 let mut n = 0;
                 while n < self.batch_rows {
                     match records.next() {
@@ -135,7 +111,7 @@ impl TableBatches {
                         }
                         Some(Ok(rec)) => {
                             for (j, v) in rec.iter().enumerate() {
-                                cells[j].push(v.to_string());
+                                cells[j].push(v);
                             }
                             n += 1;
                         }
@@ -145,7 +121,7 @@ impl TableBatches {
                     .iter()
                     .cloned()
                     .zip(cells)
-                    .map(|(name, values)| (name, text_to_column(values)))
+                    .map(|(name, values)| (name, values.finish()))
                     .collect::<Vec<_>>()
             }
             Inner::Parquet { names, rows } => {

@@ -3,7 +3,7 @@
 //! is renamed into place, so a crash never leaves half a file where the user's data was.
 
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -28,40 +28,103 @@ pub fn read_table(path: &Path) -> Result<Table> {
     }
 }
 
-/// Reads a CSV file with a header row.
+/// Reads a CSV file with a header row, streaming (the file is never held in memory whole).
 pub fn read_csv(path: &Path) -> Result<Table> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_csv(&bytes, &path.display().to_string())
+    let open = || -> Result<Box<dyn Read>> {
+        Ok(Box::new(File::open(path).map_err(|e| Error::io(path, e))?))
+    };
+    let size = std::fs::metadata(path).map(|m| m.len()).ok();
+    read_csv_from(&open, size, &path.display().to_string())
 }
 
 /// Parses CSV bytes; `file` names the source in errors.
 pub fn parse_csv(bytes: &[u8], file: &str) -> Result<Table> {
-    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let open = || -> Result<Box<dyn Read + '_>> { Ok(Box::new(bytes)) };
+    read_csv_from(&open, Some(bytes.len() as u64), file)
+}
+
+/// A CSV reader over `input` past its header: the header's names, checked, and the records.
+/// A byte-order mark is dropped and the delimiter sniffed from the header line.
+pub(crate) fn open_csv<'a>(
+    input: Box<dyn Read + 'a>,
+    file: &str,
+) -> Result<(Vec<String>, csv::Reader<Box<dyn Read + 'a>>)> {
+    let mut reader = BufReader::with_capacity(1 << 16, input);
+    let mut first = Vec::new();
+    reader
+        .read_until(b'\n', &mut first)
+        .map_err(|e| Error::format(file, format!("cannot read: {e}")))?;
+    let first = first
+        .strip_prefix(b"\xef\xbb\xbf")
+        .map(<[u8]>::to_vec)
+        .unwrap_or(first);
+    if first.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::format(file, "file is empty; expected a header row"));
     }
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or(bytes);
-    let delimiter = sniff_delimiter(first_line);
+    let delimiter = sniff_delimiter(&first);
+    let stream: Box<dyn Read + 'a> = Box::new(Cursor::new(first).chain(reader));
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delimiter)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
+        .buffer_capacity(1 << 16)
+        .from_reader(stream);
+    // Cells are trimmed by `ColumnBuilder::push` (csv's own trimming costs a pass per record).
     let headers: Vec<String> = match rdr.headers() {
-        Ok(h) => h.iter().map(str::to_string).collect(),
+        Ok(h) => h.iter().map(|h| h.trim().to_string()).collect(),
         Err(e) => return Err(csv_error(file, e)),
     };
     check_headers(&headers, file)?;
-    let mut cells: Vec<Vec<String>> = vec![Vec::new(); headers.len()];
-    for rec in rdr.records() {
-        let rec = rec.map_err(|e| csv_error(file, e))?;
+    Ok((headers, rdr))
+}
+
+/// Reads a whole CSV table from what `open` opens (once, or twice when some column is text).
+/// `size` (the input's bytes, when known) sizes the columns from the first record's length.
+fn read_csv_from<'a>(
+    open: &dyn Fn() -> Result<Box<dyn Read + 'a>>,
+    size: Option<u64>,
+    file: &str,
+) -> Result<Table> {
+    let (headers, mut rdr) = open_csv(open()?, file)?;
+    // Numbers first, without keeping any cell's text; a second pass keeps the text of the
+    // columns that turned out not to be numeric.
+    let mut cells: Vec<ColumnBuilder> = headers.iter().map(|_| ColumnBuilder::numbers()).collect();
+    let mut rec = csv::StringRecord::new();
+    let start = rdr.position().byte();
+    if rdr.read_record(&mut rec).map_err(|e| csv_error(file, e))? {
+        if let Some(size) = size {
+            // Growing a column by doubling faults in fresh pages at every step; one
+            // reservation (never above one cell per byte of the file) avoids it.
+            let first = (rdr.position().byte() - start).max(1);
+            let rows = (size.saturating_sub(start) / first) as usize;
+            let most = (size / headers.len().max(1) as u64) as usize;
+            for c in &mut cells {
+                c.reserve((rows + rows / 8 + 1).min(most));
+            }
+        }
         for (j, v) in rec.iter().enumerate() {
-            cells[j].push(v.to_string());
+            cells[j].push(v);
+        }
+    }
+    while rdr.read_record(&mut rec).map_err(|e| csv_error(file, e))? {
+        for (j, v) in rec.iter().enumerate() {
+            cells[j].push(v);
+        }
+    }
+    let text: Vec<usize> = (0..cells.len()).filter(|&j| cells[j].is_text()).collect();
+    if !text.is_empty() {
+        for &j in &text {
+            cells[j] = ColumnBuilder::default();
+        }
+        let (_, mut rdr) = open_csv(open()?, file)?;
+        while rdr.read_record(&mut rec).map_err(|e| csv_error(file, e))? {
+            for &j in &text {
+                cells[j].push(&rec[j]);
+            }
         }
     }
     let columns = headers
         .into_iter()
         .zip(cells)
-        .map(|(name, values)| (name, text_to_column(values)))
+        .map(|(name, values)| (name, values.finish()))
         .collect();
     Ok(Table::new(columns)?.with_source(file))
 }
@@ -97,23 +160,103 @@ pub(crate) fn check_headers(headers: &[String], file: &str) -> Result<()> {
     Ok(())
 }
 
-/// A numeric column when every non-empty cell parses as a number (empty cells become NaN),
-/// text otherwise.
-pub(crate) fn text_to_column(values: Vec<String>) -> Column {
-    let parsed: Option<Vec<f64>> = values
-        .iter()
-        .map(|s| {
-            if s.is_empty() || s.eq_ignore_ascii_case("na") {
-                Some(f64::NAN)
-            } else {
-                s.parse::<f64>().ok()
+/// Builds one column from its cells as they are read: numbers while every non-empty cell
+/// parses as one (empty and `na` cells become NaN), text otherwise.
+/// The cells' text is kept in one buffer, not one allocation per cell, so that reading a
+/// numeric file costs little more than parsing its numbers.
+pub(crate) struct ColumnBuilder {
+    /// The cells' text, when kept.
+    text: Option<String>,
+    ends: Vec<usize>,
+    nums: Vec<f64>,
+    rows: usize,
+    not_numeric: bool,
+    any_text: bool,
+}
+
+impl Default for ColumnBuilder {
+    fn default() -> Self {
+        ColumnBuilder {
+            text: Some(String::new()),
+            ends: Vec::new(),
+            nums: Vec::new(),
+            rows: 0,
+            not_numeric: false,
+            any_text: false,
+        }
+    }
+}
+
+impl ColumnBuilder {
+    /// A builder that keeps no text: [`Self::finish`] must not be called once
+    /// [`Self::is_text`] says the column is text.
+    pub(crate) fn numbers() -> Self {
+        ColumnBuilder {
+            text: None,
+            ..Self::default()
+        }
+    }
+
+    /// Room for `rows` more numbers.
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.nums.reserve(rows);
+    }
+
+    /// Whether the cells so far make a text column.
+    pub(crate) fn is_text(&self) -> bool {
+        self.not_numeric || (self.rows > 0 && !self.any_text)
+    }
+
+    /// Appends one cell, trimmed of surrounding white space.
+    pub(crate) fn push(&mut self, cell: &str) {
+        let cell = cell.trim();
+        self.rows += 1;
+        if let Some(text) = &mut self.text {
+            text.push_str(cell);
+            self.ends.push(text.len());
+        }
+        if !cell.is_empty() {
+            self.any_text = true;
+        }
+        if self.not_numeric {
+            return;
+        }
+        match parse_cell(cell) {
+            Some(x) => self.nums.push(x),
+            None => {
+                self.not_numeric = true;
+                self.nums = Vec::new();
             }
-        })
-        .collect();
-    match parsed {
-        Some(v) if values.iter().any(|s| !s.is_empty()) => Column::Num(v),
-        Some(v) if values.is_empty() => Column::Num(v),
-        _ => Column::Text(values),
+        }
+    }
+
+    /// The column: numbers when some cell is non-empty and every non-empty cell is a
+    /// number (or when there are no cells), text otherwise.
+    pub(crate) fn finish(self) -> Column {
+        if !self.is_text() {
+            return Column::Num(self.nums);
+        }
+        let text = self.text.unwrap_or_default();
+        let mut start = 0;
+        Column::Text(
+            self.ends
+                .iter()
+                .map(|&end| {
+                    let cell = text[start..end].to_string();
+                    start = end;
+                    cell
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A cell as a number: NaN for an empty or `na` cell, `None` when it is not a number.
+fn parse_cell(s: &str) -> Option<f64> {
+    if s.is_empty() || s.eq_ignore_ascii_case("na") {
+        Some(f64::NAN)
+    } else {
+        s.parse::<f64>().ok()
     }
 }
 
@@ -283,6 +426,34 @@ pub fn write_files(dir: &Path, files: &[(String, Vec<u8>)], overwrite: bool) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn columns_are_typed_by_their_cells() {
+        let t = parse_csv(
+            b"num,na,text,empty,late\n1.50,na,a,,1\n, NA ,2,,2\n-3e2,,b,,x y\n",
+            "t.csv",
+        )
+        .unwrap();
+        match t.column("num").unwrap() {
+            Column::Num(v) => {
+                assert_eq!(v[0], 1.5);
+                assert!(v[1].is_nan());
+                assert_eq!(v[2], -300.0);
+            }
+            c => panic!("num typed as {c:?}"),
+        }
+        assert!(matches!(t.column("na").unwrap(), Column::Num(v) if v.iter().all(|x| x.is_nan())));
+        let text = |name: &str| match t.column(name).unwrap() {
+            Column::Text(v) => v.clone(),
+            c => panic!("{name} typed as {c:?}"),
+        };
+        assert_eq!(text("text"), ["a", "2", "b"]);
+        assert_eq!(text("empty"), ["", "", ""]);
+        // Cells read as numbers before the first text cell keep their own text.
+        assert_eq!(text("late"), ["1", "2", "x y"]);
+        let none = parse_csv(b"a,b\n", "n.csv").unwrap();
+        assert!(matches!(none.column("a").unwrap(), Column::Num(v) if v.is_empty()));
+    }
 
     #[test]
     fn csv_round_trip_and_delimiters() {
