@@ -104,10 +104,20 @@ def score(m, truth):
     return round(f1, 3), shd
 
 
+def write_csv(path, x, names):
+    """Numbers in round-trip form; an object array's text (category labels) as is."""
+    if x.dtype == object:
+        with open(path, "w") as f:
+            f.write(",".join(names) + "\n")
+            for row in x:
+                f.write(",".join(v if isinstance(v, str) else repr(float(v)) for v in row) + "\n")
+    else:
+        np.savetxt(path, x, delimiter=",", header=",".join(names), comments="", fmt="%.17g")
+
+
 def run_remedy(remedy, x, names, alpha):
     with tempfile.TemporaryDirectory() as d:
-        header = ",".join(names)
-        np.savetxt(f"{d}/x.csv", x, delimiter=",", header=header, comments="", fmt="%.17g")
+        write_csv(f"{d}/x.csv", x, names)
         t0 = time.perf_counter()
         run = subprocess.run([remedy, "graph", "discover", "--data", f"{d}/x.csv", "--alpha",
                               str(alpha), "--format", "csv", "-o", f"{d}/e.csv"], check=True,
@@ -124,13 +134,24 @@ def run_remedy(remedy, x, names, alpha):
     return m, (secs, algorithm)
 
 
-def run_causallearn(x, alpha):
+def run_causallearn(x, alpha, from_file=False):
+    """causal-learn's PC on `x`; with `from_file`, ``s`` also counts reading the same CSV with
+    pandas (file to file, as Remedy's CLI time)."""
     from causallearn.search.ConstraintBased.PC import pc
 
+    read = 0.0
+    if from_file:
+        import pandas as pd
+
+        with tempfile.TemporaryDirectory() as d:
+            write_csv(f"{d}/x.csv", x, [f"X{i}" for i in range(x.shape[1])])
+            t0 = time.perf_counter()
+            x = pd.read_csv(f"{d}/x.csv").to_numpy()
+            read = time.perf_counter() - t0
     t0 = time.perf_counter()
     cg = pc(x, alpha=alpha, indep_test="fisherz", stable=True, show_progress=False)
     secs = time.perf_counter() - t0
-    secs = (secs, secs)
+    secs = (secs + read, secs)
     g = cg.G.graph
     d = len(g)
     m = np.zeros((d, d), dtype=int)
@@ -166,6 +187,71 @@ def sachs(remedy, path, alpha, log):
               flush=True)
 
 
+def mixed_sem(d, degree, n, seed):
+    """A mixed DAG model in the style of Andrews, Ramsey & Cooper (2019): an Erdős–Rényi DAG
+    as above; a third of the nodes categorical with 2-4 levels drawn by a multinomial logit of
+    their parents (a weight per level for a continuous parent, per pair of levels for a
+    categorical one), the others linear-Gaussian in their continuous parents plus a shift per
+    level of each categorical parent (weights and shifts uniform on ±[0.5, 2]); continuous
+    nodes standardised before their children use them. Returns the rows as text categories
+    and numbers, the same with categories as integer codes, and the DAG."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(d)
+    dag = np.zeros((d, d), dtype=int)
+    p = degree / (d - 1)
+    for a in range(d):
+        for b in range(a + 1, d):
+            if rng.random() < p:
+                dag[order[a], order[b]] = 1
+    levels = np.zeros(d, dtype=int)
+    for j in rng.choice(d, size=d // 3, replace=False):
+        levels[j] = rng.integers(2, 5)
+    w = lambda *shape: rng.uniform(0.5, 2.0, shape) * rng.choice([-1, 1], shape)  # noqa: E731
+    x = np.zeros((n, d))
+    for j in order:
+        parents = np.flatnonzero(dag[:, j])
+        k = levels[j]
+        if k:
+            logits = np.zeros((n, k))
+            for a in parents:
+                if levels[a]:
+                    logits += w(levels[a], k)[x[:, a].astype(int)]
+                else:
+                    logits += np.outer(x[:, a], w(k))
+            u = logits + rng.gumbel(size=(n, k))
+            x[:, j] = u.argmax(axis=1)
+        else:
+            v = rng.standard_normal(n)
+            for a in parents:
+                if levels[a]:
+                    v += w(levels[a])[x[:, a].astype(int)]
+                else:
+                    v += w() * x[:, a]
+            x[:, j] = (v - v.mean()) / v.std()
+    text = x.astype(object)
+    for j in np.flatnonzero(levels):
+        text[:, j] = np.array([f"L{int(c)}" for c in x[:, j]], dtype=object)
+    return text, x, dag
+
+
+def mixed(remedy, seeds, alpha):
+    """Remedy on the text categories (DG tests) beside Remedy and causal-learn's Fisher-z on
+    the integer codes (what a user without a mixed-data test would run)."""
+    for d, k in [(10, 2), (20, 2), (20, 3)]:
+        for seed in seeds:
+            text, codes, dag = mixed_sem(d, k, 5000, seed)
+            truth = cpdag(dag)
+            names = [f"X{i}" for i in range(d)]
+            for tool, (m, secs) in [("remedy", run_remedy(remedy, text, names, alpha)),
+                                    ("remedy-codes", run_remedy(remedy, codes, names, alpha)),
+                                    ("causal-learn-codes", run_causallearn(codes, alpha))]:
+                f1, shd = score(m, truth)
+                print(json.dumps({"mixed": True, "nodes": d, "degree": k, "rows": 5000,
+                                  "seed": seed, "tool": tool, "skeleton_f1": f1, "shd": shd,
+                                  "s": round(secs[0], 3), "algorithm_s": round(secs[1], 3)}),
+                      flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--remedy", default=os.environ.get("REMEDY_BIN", "target/release/remedy"))
@@ -174,9 +260,16 @@ def main():
     ap.add_argument("--sachs", help="directory of the Sachs data (sachs.csv, consensus_edges.csv)")
     ap.add_argument("--log", action="store_true", help="Sachs: log-transform the intensities")
     ap.add_argument("--speed", action="store_true", help="also 50 and 100 nodes x 20,000 rows")
+    ap.add_argument("--from-file", action="store_true",
+                    help="causal-learn's time includes reading the CSV with pandas")
+    ap.add_argument("--mixed", action="store_true",
+                    help="mixed continuous and categorical data instead")
     args = ap.parse_args()
     if args.sachs:
         sachs(args.remedy, args.sachs, args.alpha, args.log)
+        return
+    if args.mixed:
+        mixed(args.remedy, args.seeds, args.alpha)
         return
     cases = [(d, k, 5000) for d in (10, 20) for k in (2, 3)]
     if args.speed:
@@ -187,7 +280,8 @@ def main():
             truth = cpdag(dag)
             names = [f"X{i}" for i in range(d)]
             for tool, (m, secs) in [("remedy", run_remedy(args.remedy, x, names, args.alpha)),
-                                    ("causal-learn", run_causallearn(x, args.alpha))]:
+                                    ("causal-learn",
+                                     run_causallearn(x, args.alpha, args.from_file))]:
                 f1, shd = score(m, truth)
                 print(json.dumps({"nodes": d, "degree": k, "rows": n, "seed": seed, "tool": tool,
                                   "skeleton_f1": f1, "shd": shd, "s": round(secs[0], 3),

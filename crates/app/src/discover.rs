@@ -5,7 +5,8 @@
 pub use remedy_causal::pc::PcConfig;
 use remedy_causal::pc::{self, Discovery, Knowledge, Orientation};
 use remedy_core::dot::write_dot;
-use remedy_core::{Column, Dag, Error, Result, Table};
+use remedy_core::schema::{Feature, FeatureType};
+use remedy_core::{Column, Dag, Error, Result, Schema, Table};
 
 /// Settings of [`discover`], by column name as the CLI's flags give them.
 #[derive(Debug, Clone, Default)]
@@ -19,6 +20,10 @@ pub struct DiscoverOptions {
     pub forbid: Vec<String>,
     /// Tiers, earliest first: a node may not cause one in an earlier tier.
     pub tiers: Vec<Vec<String>>,
+    /// Feature types (binary, categorical with levels); without it (or for a column it does
+    /// not name) a text column is categorical and a numeric one continuous, as
+    /// [`Schema::infer`] types them.
+    pub schema: Option<Schema>,
 }
 
 /// A learnt graph over named columns.
@@ -32,7 +37,8 @@ pub struct Discovered {
     pub seconds: f64,
 }
 
-/// Learns a graph from the numeric columns of `table`.
+/// Learns a graph from the columns of `table`: continuous and binary columns as they are,
+/// categorical ones by their levels (see [`pc::discover_blocks`]).
 pub fn discover(table: &Table, options: &DiscoverOptions) -> Result<Discovered> {
     let names: Vec<String> = match &options.columns {
         Some(c) => {
@@ -46,31 +52,13 @@ pub fn discover(table: &Table, options: &DiscoverOptions) -> Result<Discovered> 
     if names.len() < 2 {
         return Err(Error::invalid("graph discovery needs at least two columns"));
     }
-    let mut columns = Vec::with_capacity(names.len());
+    let mut blocks = Vec::with_capacity(names.len());
     for name in &names {
-        let values = match table.column(name)? {
-            Column::Num(v) => v,
-            Column::Text(_) => {
-                return Err(Error::invalid(format!(
-                    "column '{name}' of {} is not numeric: graph discover tests continuous \
-                     columns (drop it, or list the columns to use with --columns)",
-                    table.source()
-                )));
-            }
+        let feature = match options.schema.as_ref().and_then(|s| s.feature(name)) {
+            Some(f) => f.clone(),
+            None => Schema::infer(table, &[name])?.features.remove(0),
         };
-        if let Some(r) = values.iter().position(|v| !v.is_finite()) {
-            return Err(table.cell_error(
-                r,
-                name,
-                "an empty or non-finite value; graph discover needs complete rows",
-            ));
-        }
-        if values.iter().all(|v| *v == values[0]) {
-            return Err(Error::invalid(format!(
-                "column '{name}' is constant: no test can relate it to the others (drop it)"
-            )));
-        }
-        columns.push(values.clone());
+        blocks.push(block(table, feature)?);
     }
     let index = |flag: &str, n: &str| -> Result<usize> {
         names.iter().position(|c| c == n).ok_or_else(|| {
@@ -132,7 +120,7 @@ pub fn discover(table: &Table, options: &DiscoverOptions) -> Result<Discovered> 
         .map_err(|e| Error::invalid(format!("--require: {e}")))?;
     }
     let start = std::time::Instant::now();
-    let discovery = pc::discover(&columns, &knowledge, &options.config)?;
+    let discovery = pc::discover_blocks(&blocks, &knowledge, &options.config)?;
     Ok(Discovered {
         names,
         discovery,
@@ -140,6 +128,66 @@ pub fn discover(table: &Table, options: &DiscoverOptions) -> Result<Discovered> 
         alpha: options.config.alpha,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// A feature's columns for the tests: its values (continuous, binary 0/1), or the indicators
+/// of its observed levels but the most frequent (categorical).
+fn block(table: &Table, feature: Feature) -> Result<Vec<Vec<f64>>> {
+    let name = feature.name.clone();
+    let constant = || {
+        Error::invalid(format!(
+            "column '{name}' is constant: no test can relate it to the others (drop it)"
+        ))
+    };
+    let values = match (&feature.kind, table.column(&name)?) {
+        (FeatureType::Continuous, Column::Num(v)) => {
+            if let Some(r) = v.iter().position(|v| !v.is_finite()) {
+                return Err(table.cell_error(
+                    r,
+                    &name,
+                    "an empty or non-finite value; graph discover needs complete rows",
+                ));
+            }
+            v.clone()
+        }
+        (FeatureType::Continuous, Column::Text(_)) => {
+            return Err(Error::invalid(format!(
+                "column '{name}' of {} holds text but the schema says continuous",
+                table.source()
+            )));
+        }
+        _ => {
+            let one = Schema::new(vec![feature.clone()])?;
+            crate::data::rows(table, &one)?
+                .into_iter()
+                .map(|r| r[0])
+                .collect()
+        }
+    };
+    if values.iter().all(|v| *v == values[0]) {
+        return Err(constant());
+    }
+    let FeatureType::Categorical { levels } = &feature.kind else {
+        return Ok(vec![values]);
+    };
+    let mut counts = vec![0usize; levels.len()];
+    for &v in &values {
+        counts[v as usize] += 1;
+    }
+    // The reference level: the most frequent (the first of equals), so that the indicators
+    // are as far from collinear as the data allow.
+    let reference = (0..levels.len())
+        .max_by_key(|&l| (counts[l], std::cmp::Reverse(l)))
+        .unwrap_or(0);
+    Ok((0..levels.len())
+        .filter(|&l| l != reference && counts[l] > 0)
+        .map(|l| {
+            values
+                .iter()
+                .map(|&v| f64::from(u8::from(v as usize == l)))
+                .collect()
+        })
+        .collect())
 }
 
 impl Discovered {
@@ -171,8 +219,10 @@ impl Discovered {
             &self.names,
             &edges,
             &format!(
-                "learnt by remedy graph discover: PC-stable, Fisher-z tests at alpha {} on {} rows",
-                self.alpha, self.rows
+                "learnt by remedy graph discover: PC-stable, {} tests at alpha {} on {} rows",
+                self.test_name(),
+                self.alpha,
+                self.rows
             ),
         )
     }
@@ -201,11 +251,21 @@ impl Discovered {
         ])
     }
 
+    /// The tests used: Fisher-z, and for categorical columns the DG likelihood ratio.
+    fn test_name(&self) -> &'static str {
+        if self.discovery.mixed {
+            "Fisher-z and (for categorical columns) degenerate-Gaussian likelihood-ratio"
+        } else {
+            "Fisher-z"
+        }
+    }
+
     /// What a person should know about the answer, one line each.
     pub fn summary(&self) -> Vec<String> {
         let e = &self.discovery.edges;
         let mut lines = vec![format!(
-            "PC-stable, Fisher-z at alpha {}: {} columns, {} rows, {} tests in {:.3} s, {} edges",
+            "PC-stable, {} tests at alpha {}: {} columns, {} rows, {} tests in {:.3} s, {} edges",
+            self.test_name(),
             self.alpha,
             self.names.len(),
             self.rows,

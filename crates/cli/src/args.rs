@@ -241,7 +241,8 @@ pub enum GraphCommand {
     /// --data, every node a column of the data.
     Check(GraphCheckArgs),
     /// Learn a causal graph from normal rows (PC-stable with Fisher-z tests of partial
-    /// correlation, Meek's rules, one DAG of the equivalence class), with required and
+    /// correlation, categorical columns by their levels with the degenerate-Gaussian
+    /// likelihood ratio; Meek's rules, one DAG of the equivalence class), with required and
     /// forbidden edges and tiers; prints which edges the data left unoriented and how each
     /// was set.
     Discover(GraphDiscoverArgs),
@@ -262,9 +263,13 @@ pub struct GraphDiscoverArgs {
     /// Normal rows (CSV or Parquet); every column is a variable unless --columns says which.
     #[arg(long)]
     pub data: PathBuf,
-    /// The columns to use, joined by commas (default: all).
+    /// The columns to use, joined by commas (default: the schema's features, or all).
     #[arg(long, value_delimiter = ',')]
     pub columns: Option<Vec<String>>,
+    /// Feature types (TOML, as for fit): binary and categorical columns are tested by their
+    /// levels. Without it a text column is categorical and a numeric one continuous.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
     /// Significance level of each independence test: smaller keeps fewer edges.
     #[arg(long, default_value_t = 0.01)]
     pub alpha: f64,

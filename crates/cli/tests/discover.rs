@@ -134,8 +134,100 @@ fn bad_input_is_refused_and_nothing_is_written() {
         "x,y,w\n1,2,a\n2,1,b\n3,5,a\n4,4,b\n5,3,a\n6,1,b\n",
     )
     .unwrap();
-    one_line_error(discover(&d.join("text.csv"), &["-o", o]), "column 'w'");
+    let schema = d.join("schema.toml");
+    std::fs::write(
+        &schema,
+        "[[feature]]\nname = \"w\"\ntype = \"continuous\"\n",
+    )
+    .unwrap();
+    one_line_error(
+        discover(
+            &d.join("text.csv"),
+            &[
+                "--schema",
+                schema.to_str().unwrap(),
+                "--columns",
+                "x,y,w",
+                "-o",
+                o,
+            ],
+        ),
+        "column 'w'",
+    );
+    std::fs::write(&schema, "[[feature]]\nname = \"w\"\ntype = \"binary\"\n").unwrap();
+    one_line_error(
+        discover(
+            &d.join("text.csv"),
+            &[
+                "--schema",
+                schema.to_str().unwrap(),
+                "--columns",
+                "x,y,w",
+                "-o",
+                o,
+            ],
+        ),
+        "column 'w'",
+    );
     assert!(!out.exists());
+}
+
+/// A text column is a categorical variable, tested by its levels: `kind` (three levels whose
+/// effect on `load` is +2, −4, +2, so that no order of the levels makes it monotone) causes
+/// `load`, which causes `latency`; `flag` (0/1, declared binary) causes `latency` too.
+#[test]
+fn categorical_and_binary_columns_are_tested_by_their_levels() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut rng = remedy_core::seed::rng(5);
+    let mut text = String::from("kind,load,flag,latency\n");
+    for _ in 0..3000 {
+        let (u1, u2): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random());
+        let g1 = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
+        let g2 = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).sin();
+        let k = rng.random_range(0..3usize);
+        let flag = u8::from(rng.random::<f64>() < 0.3);
+        let load = [2.0, -4.0, 2.0][k] + g1;
+        let latency = 0.8 * load + 1.5 * f64::from(flag) + g2;
+        let kind = ["web", "batch", "api"][k];
+        text.push_str(&format!("{kind},{load},{flag},{latency}\n"));
+    }
+    let data = d.join("mixed.csv");
+    std::fs::write(&data, text).unwrap();
+    let schema = d.join("schema.toml");
+    std::fs::write(&schema, "[[feature]]\nname = \"flag\"\ntype = \"binary\"\n").unwrap();
+    let out = discover(
+        &data,
+        &[
+            "--columns",
+            "kind,load,flag,latency",
+            "--schema",
+            schema.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("degenerate-Gaussian"), "{err}");
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let mut edges: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.rsplit_once(',').unwrap().0)
+        .collect();
+    edges.sort();
+    // latency is a collider of load and flag, which the data orient; kind − load is left to
+    // the extension (either direction adds no collider).
+    assert!(csv.contains("load,latency,collider") && csv.contains("flag,latency,collider"));
+    let kind_load = if edges.contains(&"kind,load") {
+        "kind,load"
+    } else {
+        "load,kind"
+    };
+    let mut want = vec!["flag,latency", kind_load, "load,latency"];
+    want.sort();
+    assert_eq!(edges, want, "{csv}");
 }
 
 #[test]

@@ -32,9 +32,8 @@ pub fn run(a: &FitArgs) -> Result<()> {
             a.graph_alpha,
             None,
             &a.knowledge,
-            schema
-                .as_ref()
-                .map(|s| s.names().iter().map(|n| n.to_string()).collect()),
+            None,
+            schema.clone(),
         )?),
     };
     let train = read_table(&a.train)?;

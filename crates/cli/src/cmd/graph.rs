@@ -3,7 +3,7 @@
 
 use remedy_core::dot::read_graph;
 use remedy_core::io::read_table;
-use remedy_core::{Error, Result};
+use remedy_core::{Error, Result, Schema};
 
 use remedy_app::discover::{DiscoverOptions, PcConfig, discover as learn};
 
@@ -22,6 +22,7 @@ pub fn options(
     max_depth: Option<usize>,
     k: &KnowledgeArgs,
     columns: Option<Vec<String>>,
+    schema: Option<Schema>,
 ) -> Result<DiscoverOptions> {
     let tiers = match &k.tiers {
         Some(path) => std::fs::read_to_string(path)
@@ -40,17 +41,31 @@ pub fn options(
     };
     Ok(DiscoverOptions {
         config: PcConfig { alpha, max_depth },
-        columns,
         require: k.require.clone(),
         forbid: k.forbid.clone(),
+        columns: columns.or_else(|| {
+            schema
+                .as_ref()
+                .map(|s| s.names().iter().map(|n| n.to_string()).collect())
+        }),
         tiers,
+        schema,
     })
 }
 
 fn discover(a: &GraphDiscoverArgs) -> Result<()> {
-    let options = options(a.alpha, a.max_depth, &a.knowledge, a.columns.clone())?;
+    let schema = a.schema.as_deref().map(Schema::read).transpose()?;
+    let options = options(
+        a.alpha,
+        a.max_depth,
+        &a.knowledge,
+        a.columns.clone(),
+        schema,
+    )?;
     if let Some(out) = &a.output {
-        crate::output::refuse_inputs(out, &[&a.data])?;
+        let mut inputs = vec![a.data.as_path()];
+        inputs.extend(a.schema.as_deref());
+        crate::output::refuse_inputs(out, &inputs)?;
     }
     let table = read_table(&a.data)?;
     let found = learn(&table, &options)?;
