@@ -432,6 +432,22 @@ pub fn userpath_page(r: &crate::userpath::UserPathReport, command: &str) -> Repo
     );
     page.section("Recommendations in the real world")
         .table(table);
+    if !r.root_causes.is_empty() {
+        let mut causes = HtmlTable::new(["rule", "precision", "recall", "F1", "exact set"]);
+        for c in &r.root_causes {
+            causes = causes.row([
+                Cell::text(c.rule.as_str()),
+                fmt(c.precision),
+                fmt(c.recall),
+                fmt(c.f1),
+                fmt(c.exact_set),
+            ]);
+        }
+        page.section("Root causes").table(causes.caption(
+            "The judged rows' root-cause sets against the true ones, over the model's \
+             candidate (actionable) features.",
+        ));
+    }
     page
 }
 

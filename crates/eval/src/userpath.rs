@@ -128,9 +128,26 @@ pub struct UserPathReport {
     pub fit_seconds: f64,
     pub recommend_seconds: f64,
     pub seconds: f64,
+    /// The judged rows' root-cause sets against the true ones, per rule (`recommend`'s and
+    /// `explain`'s defaults).
+    #[serde(default)]
+    pub root_causes: Vec<RootCauseScore>,
     /// With a learnt graph: how far it is from the true one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learnt_graph: Option<GraphDistance>,
+}
+
+/// Root-cause sets under one rule against the true ones, over the model's candidate features
+/// (pooled slots, as `reproduce rootcause`: [`remedy_rootcause::metrics`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RootCauseScore {
+    /// The rule, as the CLI names it.
+    pub rule: String,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Share of rows whose set is exactly the true one.
+    pub exact_set: f64,
 }
 
 /// A learnt graph against the true one.
@@ -217,6 +234,7 @@ fn run_on<S: Scm>(
             let options = remedy_app::discover::DiscoverOptions {
                 config: pc.clone(),
                 columns: Some(schema.names().iter().map(|n| n.to_string()).collect()),
+                schema: Some(schema.clone()),
                 ..Default::default()
             };
             let learnt = remedy_app::discover::discover(&train, &options)?.dag()?;
@@ -246,6 +264,29 @@ fn run_on<S: Scm>(
             "the fitted detector flagged no true anomaly of the test set",
         ));
     }
+    let features = model.features();
+    let space = (features.as_slice(), model.candidates());
+    let mut root_causes = vec![score_sets(
+        scm,
+        &bench,
+        space,
+        "quantile (pi 0.125), recommend's",
+        judged.iter().map(|r| (r.row, r.root_causes.as_slice())),
+    )?];
+    let holm = model.explain(
+        &tabular::test_table(scm, &bench)?,
+        false,
+        &RootCauseRule::FamilyWise(remedy_app::FamilyWise::Holm { alpha: 0.01 }),
+    )?;
+    root_causes.push(score_sets(
+        scm,
+        &bench,
+        space,
+        "holm (alpha 0.01), explain's",
+        holm.iter()
+            .filter(|r| bench.test_group[r.row - 1].is_some())
+            .map(|r| (r.row, r.root_causes.as_slice())),
+    )?);
     let (result, recovered) = judge(scm, &bench, model.detector(), &judged)?;
     let bound = bound(scm, &bench, &model, &judged, &recovered, settings.seed)?;
     Ok(UserPathReport {
@@ -264,7 +305,46 @@ fn run_on<S: Scm>(
         fit_seconds,
         recommend_seconds,
         seconds: start.elapsed().as_secs_f64(),
+        root_causes,
         learnt_graph,
+    })
+}
+
+/// Scores predicted root-cause sets, given as (1-based test row, feature names), against the
+/// benchmark's true root causes of the same rows.
+fn score_sets<'a, S: Scm>(
+    scm: &S,
+    bench: &TabularBenchmark,
+    (names, candidates): (&[&str], &[String]),
+    rule: &str,
+    rows: impl Iterator<Item = (usize, &'a [String])>,
+) -> Result<RootCauseScore> {
+    let index = |n: &str| {
+        names
+            .iter()
+            .position(|m| *m == n)
+            .ok_or_else(|| Error::invalid(format!("'{n}' is not a feature of the model")))
+    };
+    let candidates: Vec<usize> = candidates.iter().map(|c| index(c)).collect::<Result<_>>()?;
+    let (mut truth, mut predicted) = (Vec::new(), Vec::new());
+    for (row, set) in rows {
+        let group = bench.test_group[row - 1]
+            .ok_or_else(|| Error::invalid(format!("test row {row} is not an anomaly")))?;
+        let mut t: Vec<usize> = scm.anomaly_groups()[group]
+            .iter()
+            .map(|&n| index(scm.dag().name(n)))
+            .collect::<Result<_>>()?;
+        t.sort_unstable();
+        truth.push(t);
+        predicted.push(set.iter().map(|n| index(n)).collect::<Result<Vec<_>>>()?);
+    }
+    let m = remedy_rootcause::metrics::evaluate(&truth, &predicted, &candidates, names.len())?;
+    Ok(RootCauseScore {
+        rule: rule.to_string(),
+        precision: m.precision,
+        recall: m.recall,
+        f1: m.f1,
+        exact_set: m.exact_set_accuracy,
     })
 }
 
@@ -478,6 +558,78 @@ mod tests {
 
     /// The whole run on a small benchmark: shares are shares, the judged rows are flagged true
     /// anomalies, and the same seed gives the same report.
+    /// The true sets score 1; sets that miss every root cause score recall 0; one extra
+    /// feature per row halves nothing but precision.
+    #[test]
+    fn root_cause_sets_are_scored_against_the_truth() {
+        let (scm, bench) = small_loan();
+        let names: Vec<&str> = scm
+            .feature_nodes()
+            .iter()
+            .map(|&n| scm.dag().name(n))
+            .collect();
+        let candidates: Vec<String> = ["L", "D", "I", "S"].map(String::from).to_vec();
+        let rows: Vec<usize> = (0..bench.test.len())
+            .filter(|&i| bench.test_group[i].is_some())
+            .map(|i| i + 1)
+            .collect();
+        assert!(!rows.is_empty());
+        let truth: Vec<Vec<String>> = rows
+            .iter()
+            .map(|&r| {
+                scm.anomaly_groups()[bench.test_group[r - 1].unwrap()]
+                    .iter()
+                    .map(|&n| scm.dag().name(n).to_string())
+                    .collect()
+            })
+            .collect();
+        let space = (names.as_slice(), candidates.as_slice());
+        let exact = score_sets(
+            &scm,
+            &bench,
+            space,
+            "truth",
+            rows.iter().zip(&truth).map(|(&r, t)| (r, t.as_slice())),
+        )
+        .unwrap();
+        assert_eq!(
+            (exact.precision, exact.recall, exact.f1, exact.exact_set),
+            (1.0, 1.0, 1.0, 1.0)
+        );
+        let none: Vec<String> = Vec::new();
+        let empty = score_sets(
+            &scm,
+            &bench,
+            space,
+            "none",
+            rows.iter().map(|&r| (r, none.as_slice())),
+        )
+        .unwrap();
+        assert_eq!((empty.recall, empty.f1, empty.exact_set), (0.0, 0.0, 0.0));
+        // Rows whose root causes leave a candidate free, with one more feature.
+        let wider: Vec<(usize, Vec<String>)> = rows
+            .iter()
+            .zip(&truth)
+            .filter_map(|(&r, t)| {
+                let free = candidates.iter().find(|c| !t.contains(c))?;
+                let mut w = t.clone();
+                w.push(free.clone());
+                Some((r, w))
+            })
+            .collect();
+        assert!(!wider.is_empty());
+        let wide = score_sets(
+            &scm,
+            &bench,
+            space,
+            "wider",
+            wider.iter().map(|(r, t)| (*r, t.as_slice())),
+        )
+        .unwrap();
+        assert_eq!((wide.recall, wide.exact_set), (1.0, 0.0));
+        assert!(wide.precision < 1.0 && wide.precision >= 0.5, "{wide:?}");
+    }
+
     #[test]
     fn small_run_is_consistent_and_reproducible() {
         let mut settings = UserPathSettings::new(Benchmark::Loan, DetectorKind::Ae, 2);
@@ -511,6 +663,12 @@ mod tests {
         }
         assert!(a.result.both_flip <= a.result.label_flip.min(a.result.detector_flip_scm));
         assert_eq!(a.result.by_network, 0.0);
+        assert_eq!(a.root_causes.len(), 2);
+        for c in &a.root_causes {
+            for v in [c.precision, c.recall, c.f1, c.exact_set] {
+                assert!((0.0..=1.0).contains(&v), "{c:?}");
+            }
+        }
         let b = run_once();
         assert_eq!(
             serde_json::to_string(&a).unwrap(),

@@ -127,6 +127,17 @@ fn user_path_table(r: &UserPathReport) -> String {
         100.0 * j.by_network
     ));
     s.push_str("bound: the least action on the same features that recovers the label on the exact SCM (Loan y > 0.9, Adult income ≤ median); norms in original units\n");
+    if !r.root_causes.is_empty() {
+        s.push_str(
+            "\nroot causes of the flagged true anomalies   precision  recall     F1  exact set\n",
+        );
+        for c in &r.root_causes {
+            s.push_str(&format!(
+                "{:<42} {:>9.3}  {:>6.3}  {:>5.3}  {:>9.3}\n",
+                c.rule, c.precision, c.recall, c.f1, c.exact_set
+            ));
+        }
+    }
     s
 }
 
