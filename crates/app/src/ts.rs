@@ -67,6 +67,10 @@ pub struct TsFitConfig {
     pub variables: Option<Vec<String>>,
     /// Size of the synthetic shocks h_φ learns from, in standard deviations.
     pub shock: f64,
+    /// The alarm threshold as this multiple of the largest held-out window score (`None`:
+    /// USAD's default, the 0.995 quantile of those scores). Above 1 it leaves a margin for
+    /// normal operation the training stretch did not show, as control charts' limits do.
+    pub threshold_times: Option<f64>,
 }
 
 impl Default for TsFitConfig {
@@ -79,6 +83,7 @@ impl Default for TsFitConfig {
             time_column: "t".into(),
             variables: None,
             shock: 5.0,
+            threshold_times: None,
         }
     }
 }
@@ -247,18 +252,43 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
     if let Some(e) = config.epochs {
         usad_config.epochs = usad_config.epochs.min(e.max(1));
     }
+    if let Some(k) = config.threshold_times {
+        usad_config.threshold = remedy_detect::usad::ThresholdRule::MaxTimes(k);
+    }
     let usad = usad_config.fit(&train, &mut seed::child(config.seed, "detector"), observer)?;
     let mut gvar_config = GvarConfig::default();
     cap(&mut gvar_config.train, config.epochs);
     let gvar = gvar_config.fit(&train, &[], &mut seed::child(config.seed, "gvar"), observer)?;
     let models = SeriesModels::new(&usad, &gvar)?;
-    let abnormal = shocked_stretches(
-        &train,
-        &usad.std,
-        w,
-        config.shock,
-        &mut seed::child(config.seed, "shocks"),
-    );
+    // The shocks must be anomalies to this detector: a threshold raised above the shocks
+    // (`threshold_times`) would leave the recourse network nothing to learn from, so the shock
+    // doubles (at most three times) until the detector flags some of the shocked windows.
+    let mut shock = config.shock;
+    let mut abnormal;
+    let mut doublings = 0;
+    loop {
+        abnormal = shocked_stretches(
+            &train,
+            &usad.std,
+            w,
+            shock,
+            &mut seed::child(config.seed, "shocks"),
+        );
+        let flagged = usad
+            .score_series(&abnormal)?
+            .flagged(usad.threshold)
+            .into_iter()
+            .any(|f| f);
+        if flagged || doublings == 3 {
+            break;
+        }
+        doublings += 1;
+        shock *= 2.0;
+        tracing::warn!(
+            shock,
+            "no shocked window is flagged; doubling the synthetic shock"
+        );
+    }
     let refs: Vec<&[Vec<f64>]> = abnormal.iter().map(Vec::as_slice).collect();
     // As `reproduce recad` (see `remedy_eval::recad::RecadSettings::new`): no look-ahead and
     // one round, which learnt better actions on every benchmark.
@@ -284,7 +314,7 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
         seed: config.seed,
         train_series: train.len(),
         train_steps: train.iter().map(Vec::len).sum(),
-        shock: config.shock,
+        shock,
         abnormal_series: abnormal.len(),
         recourse_windows: training.windows,
         bounds: Some(ValueBounds::from_series(&train)?),

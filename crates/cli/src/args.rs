@@ -102,6 +102,10 @@ pub struct TsFitArgs {
     /// Size of the synthetic shocks the recourse network learns from, in standard deviations.
     #[arg(long, default_value_t = 5.0)]
     pub shock: f64,
+    /// Alarm threshold as this multiple of the largest held-out window score (default: their
+    /// 0.995 quantile); above 1 leaves room for normal operation the training rows did not show.
+    #[arg(long, value_name = "K")]
+    pub threshold_times: Option<f64>,
     /// Cap on the epochs of every network.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -328,6 +332,40 @@ pub enum ReproduceCommand {
     /// GVAR, train the recourse network, and walk held-out abnormal series in the benchmark's
     /// exact world beside the MLP, LSTM, VAR and GVAR predictor baselines.
     Recad(RecadArgs),
+    /// SKAB, a real testbed's sensors with labelled faults, through `ts fit` and `ts monitor`:
+    /// per experiment fit on its first 400 rows and monitor the rest (the leaderboard's
+    /// protocol), and one model fitted on the anomaly-free recording; FAR, MAR and F1 beside
+    /// SKAB's leaderboard. The data are read from --data, never bundled.
+    Skab(SkabArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SkabArgs {
+    /// SKAB's data folder (holding anomaly-free/, valve1/, valve2/ and other/).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Experiment folders to run, joined by commas.
+    #[arg(long, value_delimiter = ',', default_values_t = ["valve1".to_string(), "valve2".into(), "other".into()])]
+    pub folders: Vec<String>,
+    /// Random seed of every model.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Window length of the detector, in steps.
+    #[arg(long, default_value_t = 5)]
+    pub window: usize,
+    /// Cap on the epochs of every network.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Alarm threshold as this multiple of the largest held-out window score (as `ts fit
+    /// --threshold-times`; default: their 0.995 quantile).
+    #[arg(long, value_name = "K")]
+    pub threshold_times: Option<f64>,
+    /// Skip the model fitted on the anomaly-free recording.
+    #[arg(long)]
+    pub no_anomaly_free: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    pub format: ReportFormat,
 }
 
 #[derive(Debug, Args)]

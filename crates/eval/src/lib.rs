@@ -8,4 +8,5 @@ pub mod label_bound;
 pub mod recad;
 pub mod rootcause;
 pub mod rootclam;
+pub mod skab;
 pub mod userpath;

@@ -51,6 +51,7 @@ impl TsModel {
             time_column: time_column.unwrap_or(d.time_column),
             variables,
             shock: shock.unwrap_or(d.shock),
+            threshold_times: d.threshold_times,
         };
         let inner = detached(py, move || {
             ts_fit(&train.to_table("train", None)?, &config, &mut NoObserver)

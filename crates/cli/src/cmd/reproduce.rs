@@ -11,8 +11,8 @@ use remedy_eval::recad::{RecadReport, RecadSettings};
 
 use crate::args::{
     AnomalyKind, Dataset, DetectionArgs, DetectorArg, LocatorArg, RecadArgs, ReportFormat,
-    ReproduceCommand, RootCauseArgs, RootClamArgs, SweepArg, TabularDataset, TabularDetectorArg,
-    TsDatasetArg, UserPathArgs,
+    ReproduceCommand, RootCauseArgs, RootClamArgs, SkabArgs, SweepArg, TabularDataset,
+    TabularDetectorArg, TsDatasetArg, UserPathArgs,
 };
 use crate::output::emit;
 use crate::progress::Bar;
@@ -24,7 +24,50 @@ pub fn run(cmd: &ReproduceCommand) -> Result<()> {
         ReproduceCommand::Rootclam(a) => root_clam(a),
         ReproduceCommand::Recad(a) => recad(a),
         ReproduceCommand::Recommend(a) => user_path(a),
+        ReproduceCommand::Skab(a) => skab(a),
     }
+}
+
+fn skab(a: &SkabArgs) -> Result<()> {
+    let mut settings = remedy_eval::skab::SkabSettings::new(&a.data, a.seed);
+    settings.folders = a.folders.clone();
+    settings.fit.window = a.window;
+    settings.fit.epochs = a.epochs;
+    settings.fit.threshold_times = a.threshold_times;
+    settings.anomaly_free = !a.no_anomaly_free;
+    let report = remedy_eval::skab::run(&settings, &mut Bar::default())?;
+    let text = match a.format {
+        ReportFormat::Json => json(&report),
+        ReportFormat::Table => skab_table(&report),
+    };
+    emit(&text, None, &[])
+}
+
+fn skab_table(r: &remedy_eval::skab::SkabReport) -> String {
+    let mut s = format!(
+        "SKAB: {} experiments, each fitted on its first {} rows (window {}, seed {}), {:.0} s\n\n",
+        r.experiments.len(),
+        r.train_rows,
+        r.window,
+        r.seed,
+        r.seconds
+    );
+    s.push_str("model                               folder    FAR %   MAR %     F1\n");
+    let mut rows = |name: &str, m: &[(String, remedy_eval::skab::Metrics)]| {
+        for (folder, x) in m {
+            s.push_str(&format!(
+                "{name:<35} {folder:<7} {:>7.2} {:>7.2} {:>6.3}\n",
+                x.far, x.mar, x.f1
+            ));
+        }
+    };
+    rows("fitted on each file's first rows", &r.own);
+    rows("fitted on the anomaly-free file", &r.anomaly_free);
+    s.push_str("\nSKAB leaderboard (v1.0 README, outlier detection)   FAR %   MAR %\n");
+    for (name, far, mar) in remedy_eval::skab::LEADERBOARD {
+        s.push_str(&format!("{name:<51} {far:>6.2} {mar:>7.2}\n"));
+    }
+    s
 }
 
 /// `--dataset` of the tabular reproductions.

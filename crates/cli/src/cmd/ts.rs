@@ -33,6 +33,7 @@ fn fit(a: &TsFitArgs) -> Result<()> {
         time_column: a.time_column.clone(),
         variables: a.variables.clone(),
         shock: a.shock,
+        threshold_times: a.threshold_times,
     };
     let start = Instant::now();
     let model = ts_fit(&table, &config, &mut Bar::default())?;

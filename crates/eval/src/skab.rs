@@ -1,0 +1,389 @@
+//! `remedy reproduce skab`: the time-series user path (`ts fit`, `ts monitor`) on SKAB, a real
+//! industrial testbed's sensors (Katser & Kozitsin 2020) read from where the user keeps them,
+//! judged by SKAB's own outlier metrics beside its leaderboard.
+//!
+//! The leaderboard's protocol (SKAB's `preprocess_skab`: `train_test_split(…, train_size=400,
+//! shuffle=False)`): per experiment file, fit on its first 400 rows (normal operation) and
+//! score the rest. Also the variant a user tries first: one model fitted on the anomaly-free
+//! recording, monitoring every experiment's same rows. Metrics over the scored steps of all
+//! experiments pooled, as SKAB computes them: FAR = FP / (FP + TN) (false alarm rate), MAR =
+//! FN / (FN + TP) (missing alarm rate), F1 of the anomaly class. A step scores once its
+//! window is full; the first window − 1 scored steps of a file carry no alarm.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use remedy_app::ts::{TsFitConfig, TsModel, ts_fit};
+use remedy_core::io::read_table;
+use remedy_core::{Column, Error, Result, Table};
+use remedy_nn::Observer;
+use serde::{Deserialize, Serialize};
+
+/// SKAB's sensors, in its files' order.
+pub const SENSORS: [&str; 8] = [
+    "Accelerometer1RMS",
+    "Accelerometer2RMS",
+    "Current",
+    "Pressure",
+    "Temperature",
+    "Thermocouple",
+    "Voltage",
+    "Volume Flow RateRMS",
+];
+
+/// The experiment folders, in SKAB's order.
+pub const FOLDERS: [&str; 3] = ["valve1", "valve2", "other"];
+
+/// The leaderboard's outlier-detection rows (SKAB v1.0 README): method, FAR %, MAR %.
+pub const LEADERBOARD: [(&str, f64, f64); 5] = [
+    ("T-squared+Q (PCA)", 5.09, 86.1),
+    ("Isolation forest", 6.86, 72.09),
+    ("Autoencoder", 7.56, 66.57),
+    ("T-squared", 12.14, 52.56),
+    ("LSTM", 14.4, 40.44),
+];
+
+/// Settings of [`run`].
+#[derive(Debug, Clone)]
+pub struct SkabSettings {
+    /// SKAB's `data` folder (holding `anomaly-free/`, `valve1/`, `valve2/`, `other/`).
+    pub data: PathBuf,
+    /// Experiment folders to run.
+    pub folders: Vec<String>,
+    /// Rows of each experiment the per-file model is fitted on (the leaderboard's 400).
+    pub train_rows: usize,
+    /// `ts fit`'s settings (seed, window, epochs); the time column is SKAB's `datetime`.
+    pub fit: TsFitConfig,
+    /// Also fit on the anomaly-free recording and monitor every experiment with it.
+    pub anomaly_free: bool,
+}
+
+impl SkabSettings {
+    pub fn new(data: impl Into<PathBuf>, seed: u64) -> Self {
+        SkabSettings {
+            data: data.into(),
+            folders: FOLDERS.iter().map(|f| f.to_string()).collect(),
+            train_rows: 400,
+            fit: TsFitConfig {
+                seed,
+                time_column: "datetime".into(),
+                variables: Some(SENSORS.iter().map(|s| s.to_string()).collect()),
+                ..TsFitConfig::default()
+            },
+            anomaly_free: true,
+        }
+    }
+}
+
+/// Confusion counts over scored steps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Counts {
+    pub tp: usize,
+    pub fp: usize,
+    pub fn_: usize,
+    pub tn: usize,
+}
+
+impl Counts {
+    fn add(&mut self, alarm: bool, label: bool) {
+        match (alarm, label) {
+            (true, true) => self.tp += 1,
+            (true, false) => self.fp += 1,
+            (false, true) => self.fn_ += 1,
+            (false, false) => self.tn += 1,
+        }
+    }
+
+    fn merge(&mut self, o: &Counts) {
+        self.tp += o.tp;
+        self.fp += o.fp;
+        self.fn_ += o.fn_;
+        self.tn += o.tn;
+    }
+
+    /// SKAB's metrics of these counts.
+    pub fn metrics(&self) -> Metrics {
+        let ratio = |a: usize, b: usize| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+        Metrics {
+            far: 100.0 * ratio(self.fp, self.fp + self.tn),
+            mar: 100.0 * ratio(self.fn_, self.fn_ + self.tp),
+            f1: ratio(2 * self.tp, 2 * self.tp + self.fp + self.fn_),
+            counts: *self,
+        }
+    }
+}
+
+/// FAR and MAR in percent, as SKAB prints them, and F1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    pub far: f64,
+    pub mar: f64,
+    pub f1: f64,
+    pub counts: Counts,
+}
+
+/// One experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    pub folder: String,
+    pub file: String,
+    /// Rows scored (after the first `train_rows`) and the anomalies among them.
+    pub scored: usize,
+    pub anomalies: usize,
+    /// Fitted on the file's first rows.
+    pub own: Counts,
+    /// Fitted on the anomaly-free recording.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anomaly_free: Option<Counts>,
+    pub fit_seconds: f64,
+}
+
+/// The report of [`run`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkabReport {
+    pub seed: u64,
+    pub window: usize,
+    pub train_rows: usize,
+    pub experiments: Vec<Experiment>,
+    /// Pooled per folder, then over every experiment (`"all"`), for the per-file models.
+    pub own: Vec<(String, Metrics)>,
+    /// The same for the anomaly-free model.
+    pub anomaly_free: Vec<(String, Metrics)>,
+    pub seconds: f64,
+}
+
+/// One experiment file read and checked: the sensors' table and the labels.
+struct ExperimentFile {
+    table: Table,
+    labels: Vec<bool>,
+}
+
+/// Reads a SKAB file: `;`-separated, `datetime` (`YYYY-MM-DD hh:mm:ss`), the eight sensors,
+/// and (for an experiment) `anomaly`. Errors name the file.
+fn read_file(path: &Path, labelled: bool) -> Result<ExperimentFile> {
+    let table = read_table(path)?;
+    let file = path.display().to_string();
+    let mut needed: Vec<&str> = vec!["datetime"];
+    needed.extend(SENSORS);
+    if labelled {
+        needed.push("anomaly");
+    }
+    for c in &needed {
+        if !table.has(c) {
+            return Err(Error::format(
+                &file,
+                format!(
+                    "no column '{c}' (a SKAB file has datetime, the eight sensors{})",
+                    if labelled {
+                        ", anomaly and changepoint"
+                    } else {
+                        ""
+                    }
+                ),
+            ));
+        }
+    }
+    let times = match table.column("datetime")? {
+        Column::Text(v) => v.clone(),
+        Column::Num(_) => {
+            return Err(Error::format(
+                &file,
+                "column 'datetime' holds numbers, not timestamps YYYY-MM-DD hh:mm:ss",
+            ));
+        }
+    };
+    if let Some(r) = times.iter().position(|t| !is_timestamp(t)) {
+        return Err(Error::format(
+            &file,
+            format!(
+                "row {}: datetime '{}' is not a timestamp YYYY-MM-DD hh:mm:ss",
+                r + 1,
+                times[r]
+            ),
+        ));
+    }
+    let labels = if labelled {
+        let v = table.numeric("anomaly")?;
+        if let Some(r) = v.iter().position(|&x| x != 0.0 && x != 1.0) {
+            return Err(Error::format(
+                &file,
+                format!("row {}: anomaly is {}, not 0 or 1", r + 1, v[r]),
+            ));
+        }
+        v.iter().map(|&x| x == 1.0).collect()
+    } else {
+        vec![false; table.n_rows()]
+    };
+    Ok(ExperimentFile { table, labels })
+}
+
+/// `YYYY-MM-DD hh:mm:ss` with digits where digits belong.
+fn is_timestamp(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 19
+        && b.iter().enumerate().all(|(i, &c)| match i {
+            4 | 7 => c == b'-',
+            10 => c == b' ',
+            13 | 16 => c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// The experiment files of a folder, in numeric order of their names (`0.csv`, `1.csv`, …).
+fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::invalid(format!(
+            "{}: cannot read the SKAB folder ({e}); --data names SKAB's data folder, holding \
+             anomaly-free/, valve1/, valve2/ and other/",
+            dir.display()
+        ))
+    })?;
+    let mut files: Vec<(u64, PathBuf)> = Vec::new();
+    for e in entries {
+        let path = e.map_err(|e| Error::io(dir, e))?.path();
+        if path.extension().and_then(|x| x.to_str()) != Some("csv") {
+            continue;
+        }
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        let n = stem.parse::<u64>().unwrap_or(u64::MAX);
+        files.push((n, path));
+    }
+    if files.is_empty() {
+        return Err(Error::invalid(format!(
+            "{}: no experiment files (*.csv)",
+            dir.display()
+        )));
+    }
+    files.sort();
+    Ok(files.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Monitors `rows` of `table` with `model` (a fresh stream) and counts its alarms against
+/// `labels`.
+fn monitor(model: &Arc<TsModel>, table: &Table, rows: &[usize], labels: &[bool]) -> Result<Counts> {
+    let columns: Vec<&[f64]> = SENSORS
+        .iter()
+        .map(|s| table.numeric(s))
+        .collect::<Result<_>>()?;
+    let mut m = model.monitor(false);
+    let mut counts = Counts::default();
+    for &r in rows {
+        let step = m.push("", columns.iter().map(|c| c[r]).collect())?;
+        counts.add(step.alarm, labels[r]);
+    }
+    Ok(counts)
+}
+
+/// Runs the SKAB evaluation.
+pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabReport> {
+    let start = Instant::now();
+    let free_model = if settings.anomaly_free {
+        let path = settings.data.join("anomaly-free").join("anomaly-free.csv");
+        let free = read_file(&path, false)?;
+        Some(Arc::new(ts_fit(&free.table, &settings.fit, observer)?))
+    } else {
+        None
+    };
+    let mut experiments = Vec::new();
+    for folder in &settings.folders {
+        for path in experiment_files(&settings.data.join(folder))? {
+            let f = read_file(&path, true)?;
+            let n = f.table.n_rows();
+            if n <= settings.train_rows + settings.fit.window {
+                return Err(Error::format(
+                    path.display().to_string(),
+                    format!(
+                        "{n} rows; the protocol fits on the first {} and needs more to score",
+                        settings.train_rows
+                    ),
+                ));
+            }
+            let train: Vec<usize> = (0..settings.train_rows).collect();
+            let test: Vec<usize> = (settings.train_rows..n).collect();
+            let t = Instant::now();
+            let model = Arc::new(ts_fit(
+                &f.table.select_rows(&train),
+                &settings.fit,
+                observer,
+            )?);
+            let fit_seconds = t.elapsed().as_secs_f64();
+            let own = monitor(&model, &f.table, &test, &f.labels)?;
+            let anomaly_free = free_model
+                .as_ref()
+                .map(|m| monitor(m, &f.table, &test, &f.labels))
+                .transpose()?;
+            experiments.push(Experiment {
+                folder: folder.clone(),
+                file: path
+                    .file_name()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                scored: test.len(),
+                anomalies: test.iter().filter(|&&r| f.labels[r]).count(),
+                own,
+                anomaly_free,
+                fit_seconds,
+            });
+        }
+    }
+    let pooled = |pick: &dyn Fn(&Experiment) -> Option<Counts>| -> Vec<(String, Metrics)> {
+        let mut out = Vec::new();
+        let mut all = Counts::default();
+        for folder in &settings.folders {
+            let mut c = Counts::default();
+            for e in experiments.iter().filter(|e| &e.folder == folder) {
+                if let Some(x) = pick(e) {
+                    c.merge(&x);
+                }
+            }
+            all.merge(&c);
+            out.push((folder.clone(), c.metrics()));
+        }
+        out.push(("all".into(), all.metrics()));
+        out
+    };
+    let own = pooled(&|e| Some(e.own));
+    let anomaly_free = if settings.anomaly_free {
+        pooled(&|e| e.anomaly_free)
+    } else {
+        Vec::new()
+    };
+    Ok(SkabReport {
+        seed: settings.fit.seed,
+        window: settings.fit.window,
+        train_rows: settings.train_rows,
+        experiments,
+        own,
+        anomaly_free,
+        seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skab_metrics_are_its_definitions() {
+        let mut c = Counts::default();
+        for (a, l) in [(true, true), (true, false), (false, true), (false, false)] {
+            c.add(a, l);
+        }
+        c.add(false, false);
+        c.add(true, true);
+        // TP 2, FP 1, FN 1, TN 2: FAR = 1/3, MAR = 1/3, F1 = 4/6.
+        let m = c.metrics();
+        assert!((m.far - 100.0 / 3.0).abs() < 1e-12);
+        assert!((m.mar - 100.0 / 3.0).abs() < 1e-12);
+        assert!((m.f1 - 4.0 / 6.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn timestamps_are_checked() {
+        assert!(is_timestamp("2020-03-01 15:44:06"));
+        for bad in ["2020-03-01T15:44:06", "2020-3-01 15:44:06", "yesterday", ""] {
+            assert!(!is_timestamp(bad), "{bad}");
+        }
+    }
+}
