@@ -473,6 +473,7 @@ impl TsModel {
         Monitor {
             model: Arc::clone(self),
             assume_applied,
+            warmup: 0,
             state: HashMap::new(),
         }
     }
@@ -508,6 +509,27 @@ struct SeriesState {
     observed: Vec<Vec<f64>>,
     world: Vec<Vec<f64>>,
     acted: bool,
+    /// The warm-up steps seen so far, until the offset is set.
+    warming: Vec<Vec<f64>>,
+    /// The map from this series' values to the model's, set by the warm-up (the identity
+    /// without one).
+    level: Option<Level>,
+}
+
+/// `x ↦ x + shift` per variable: a series' values to the model's.
+#[derive(Debug, Clone)]
+struct Level {
+    shift: Vec<f64>,
+}
+
+impl Level {
+    fn to_model(&self, x: &[f64]) -> Vec<f64> {
+        x.iter().zip(&self.shift).map(|(v, s)| v + s).collect()
+    }
+
+    fn from_model(&self, y: &[f64]) -> Vec<f64> {
+        y.iter().zip(&self.shift).map(|(v, s)| v - s).collect()
+    }
 }
 
 /// Consumes steps one at a time (see [`TsModel::monitor`]).
@@ -515,10 +537,21 @@ struct SeriesState {
 pub struct Monitor {
     model: Arc<TsModel>,
     assume_applied: bool,
+    warmup: usize,
     state: HashMap<String, SeriesState>,
 }
 
 impl Monitor {
+    /// Adaptive levels: the first `steps` steps of each series, taken as normal operation,
+    /// are not scored; each variable's mean over them, less its training mean, is then
+    /// subtracted from every later step (and added back to the predictions reported), so a
+    /// series running at another operating point than the training data (another
+    /// temperature, another load) is judged by its movements, not its level. 0: none.
+    pub fn with_warmup(mut self, steps: usize) -> Self {
+        self.warmup = steps;
+        self
+    }
+
     /// The model's variables, in the order [`Monitor::push`] takes a step's values.
     pub fn variables(&self) -> &[String] {
         &self.model.manifest.variables
@@ -545,6 +578,55 @@ impl Monitor {
         let w = m.manifest.window;
         let k = m.gvar.lags();
         let st = self.state.entry(key.to_string()).or_default();
+        if st.level.is_none() {
+            if st.warming.len() < self.warmup {
+                st.warming.push(row);
+                let step = st.step;
+                st.step += 1;
+                if st.warming.len() == self.warmup {
+                    let n = st.warming.len() as f64;
+                    // Levels only: re-scaling by the warm-up's spread was tried on SKAB's
+                    // `other` folder and tripled the false alarms (a quiet warm-up makes every
+                    // later movement look large).
+                    let level = Level {
+                        shift: (0..d)
+                            .map(|j| {
+                                m.usad.mean[j] - st.warming.iter().map(|r| r[j]).sum::<f64>() / n
+                            })
+                            .collect(),
+                    };
+                    // The warm-up's last rows, re-levelled, fill the first windows.
+                    let keep = w.max(k + 1);
+                    let tail = st.warming.len().saturating_sub(keep);
+                    st.observed = st.warming[tail..]
+                        .iter()
+                        .map(|r| level.to_model(r))
+                        .collect();
+                    st.world = st.observed.clone();
+                    st.warming = Vec::new();
+                    st.level = Some(level);
+                }
+                return Ok(MonitorStep {
+                    series: key.to_string(),
+                    step,
+                    score: None,
+                    threshold: m.usad.threshold,
+                    alarm: false,
+                    action: None,
+                    score_after: None,
+                    flips: None,
+                    expected_next: None,
+                    expected_next_with_action: None,
+                });
+            }
+            st.level = Some(Level {
+                shift: vec![0.0; d],
+            });
+        }
+        let level = st.level.clone().unwrap_or(Level {
+            shift: vec![0.0; d],
+        });
+        let row = level.to_model(&row);
         let judged = if st.acted && self.assume_applied && st.observed.len() >= k {
             let obs: [&[Vec<f64>]; 1] = [&st.observed[st.observed.len() - k..]];
             let cf: [&[Vec<f64>]; 1] = [&st.world[st.world.len() - k..]];
@@ -582,12 +664,13 @@ impl Monitor {
         let score = models.score(&[&window])?[0];
         out.score = Some(score);
         out.alarm = score > m.usad.threshold;
+        // Predictions in the series' own levels.
         let named = |v: &[f64]| -> BTreeMap<String, f64> {
             m.manifest
                 .variables
                 .iter()
                 .cloned()
-                .zip(v.iter().copied())
+                .zip(level.from_model(v))
                 .collect()
         };
         let tail = &window[w - k..];
@@ -605,7 +688,14 @@ impl Monitor {
         }
         let after = models.score(&[&acted])?[0];
         let next = m.gvar.predict_next_batch(&[tail, &acted[w - k..]])?;
-        out.action = Some(named(&theta));
+        out.action = Some(
+            m.manifest
+                .variables
+                .iter()
+                .cloned()
+                .zip(theta.iter().copied())
+                .collect(),
+        );
         out.score_after = Some(after);
         out.flips = Some(after <= m.usad.threshold);
         out.expected_next = Some(named(&next[0]));

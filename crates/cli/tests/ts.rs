@@ -282,3 +282,66 @@ fn parquet_input_reads_like_csv() {
         assert!(a == b, "{f} differs between CSV and Parquet input");
     }
 }
+
+/// A normal series running at another level (every variable +20, far outside the training
+/// data) alarms at every scored step; with `--warmup 20` its first 20 steps set its level,
+/// are not scored, and the rest is judged by its movements: few alarms, and the predictions
+/// come back in the series' own level.
+#[test]
+fn warmup_judges_a_series_at_its_own_level() {
+    let dir = tempfile::tempdir().unwrap();
+    fitted(dir.path());
+    let train = std::fs::read_to_string(dir.path().join("data/train.csv")).unwrap();
+    let mut shifted = String::from("series_id,t,x,w,y,z\n");
+    for line in train.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells[0] != "7" {
+            continue;
+        }
+        let values: Vec<String> = cells[2..]
+            .iter()
+            .map(|v| (v.parse::<f64>().unwrap() + 20.0).to_string())
+            .collect();
+        shifted.push_str(&format!("7,{},{}\n", cells[1], values.join(",")));
+    }
+    let monitor = |extra: &[&str]| {
+        let out = remedy()
+            .args(["ts", "monitor", "--model"])
+            .arg(dir.path().join("model"))
+            .args(extra)
+            .write_stdin(shifted.clone())
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        lines(&out)
+    };
+    let plain = monitor(&[]);
+    let scored: Vec<&serde_json::Value> = plain.iter().filter(|s| !s["score"].is_null()).collect();
+    assert!(
+        scored.iter().all(|s| s["alarm"] == true),
+        "a shifted level is an anomaly"
+    );
+    let warm = monitor(&["--warmup", "20"]);
+    assert_eq!(warm.len(), 50);
+    assert!(
+        warm[..20]
+            .iter()
+            .all(|s| s["score"].is_null() && s["alarm"] == false)
+    );
+    assert!(
+        warm[20]["score"].as_f64().is_some(),
+        "windows are full after the warm-up"
+    );
+    let alarms = warm.iter().filter(|s| s["alarm"] == true).count();
+    assert!(
+        alarms <= 5,
+        "{alarms} alarms on a normal series after its warm-up"
+    );
+    let next = warm[30]["expected_next"]["x"].as_f64().unwrap();
+    assert!(
+        (next - 20.0).abs() < 5.0,
+        "prediction {next} not in the series' level"
+    );
+}

@@ -33,8 +33,10 @@ fn skab(a: &SkabArgs) -> Result<()> {
     settings.folders = a.folders.clone();
     settings.fit.window = a.window;
     settings.fit.epochs = a.epochs;
-    settings.fit.threshold_times = a.threshold_times;
+    settings.fit.threshold_times = Some(a.threshold_times);
+    settings.free_threshold_times = a.free_threshold_times;
     settings.anomaly_free = !a.no_anomaly_free;
+    settings.warmup = a.warmup;
     let report = remedy_eval::skab::run(&settings, &mut Bar::default())?;
     let text = match a.format {
         ReportFormat::Json => json(&report),
@@ -62,7 +64,12 @@ fn skab_table(r: &remedy_eval::skab::SkabReport) -> String {
         }
     };
     rows("fitted on each file's first rows", &r.own);
-    rows("fitted on the anomaly-free file", &r.anomaly_free);
+    let free = if r.warmup > 0 {
+        format!("anomaly-free file, warm-up {}", r.warmup)
+    } else {
+        "fitted on the anomaly-free file".to_string()
+    };
+    rows(&free, &r.anomaly_free);
     s.push_str("\nSKAB leaderboard (v1.0 README, outlier detection)   FAR %   MAR %\n");
     for (name, far, mar) in remedy_eval::skab::LEADERBOARD {
         s.push_str(&format!("{name:<51} {far:>6.2} {mar:>7.2}\n"));

@@ -68,7 +68,7 @@ fn monitor(a: &TsMonitorArgs) -> Result<()> {
         &model.manifest.variables,
         &model.manifest.series_column,
     );
-    let mut monitor = model.monitor(a.assume_applied);
+    let mut monitor = model.monitor(a.assume_applied).with_warmup(a.warmup);
     let mut out = std::io::stdout().lock();
     for (n, step) in steps.enumerate() {
         let (key, row) = step?;
