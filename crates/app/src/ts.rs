@@ -500,6 +500,24 @@ pub struct MonitorStep {
     pub expected_next_with_action: Option<BTreeMap<String, f64>>,
 }
 
+impl MonitorStep {
+    /// The answer for a step with no full window yet (or in the warm-up).
+    fn unscored(series: &str, step: usize, threshold: f64) -> Self {
+        MonitorStep {
+            series: series.to_string(),
+            step,
+            score: None,
+            threshold,
+            alarm: false,
+            action: None,
+            score_after: None,
+            flips: None,
+            expected_next: None,
+            expected_next_with_action: None,
+        }
+    }
+}
+
 /// Per-series state of a [`Monitor`].
 #[derive(Debug, Default)]
 struct SeriesState {
@@ -606,26 +624,15 @@ impl Monitor {
                     st.warming = Vec::new();
                     st.level = Some(level);
                 }
-                return Ok(MonitorStep {
-                    series: key.to_string(),
-                    step,
-                    score: None,
-                    threshold: m.usad.threshold,
-                    alarm: false,
-                    action: None,
-                    score_after: None,
-                    flips: None,
-                    expected_next: None,
-                    expected_next_with_action: None,
-                });
+                return Ok(MonitorStep::unscored(key, step, m.usad.threshold));
             }
-            st.level = Some(Level {
-                shift: vec![0.0; d],
-            });
         }
-        let level = st.level.clone().unwrap_or(Level {
-            shift: vec![0.0; d],
-        });
+        let level = st
+            .level
+            .get_or_insert_with(|| Level {
+                shift: vec![0.0; d],
+            })
+            .clone();
         let row = level.to_model(&row);
         let judged = if st.acted && self.assume_applied && st.observed.len() >= k {
             let obs: [&[Vec<f64>]; 1] = [&st.observed[st.observed.len() - k..]];
@@ -645,18 +652,7 @@ impl Monitor {
         }
         let step = st.step;
         st.step += 1;
-        let mut out = MonitorStep {
-            series: key.to_string(),
-            step,
-            score: None,
-            threshold: m.usad.threshold,
-            alarm: false,
-            action: None,
-            score_after: None,
-            flips: None,
-            expected_next: None,
-            expected_next_with_action: None,
-        };
+        let mut out = MonitorStep::unscored(key, step, m.usad.threshold);
         if st.world.len() < w {
             return Ok(out);
         }

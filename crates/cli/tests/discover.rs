@@ -134,41 +134,18 @@ fn bad_input_is_refused_and_nothing_is_written() {
         "x,y,w\n1,2,a\n2,1,b\n3,5,a\n4,4,b\n5,3,a\n6,1,b\n",
     )
     .unwrap();
+    // A text column the schema calls continuous or binary.
     let schema = d.join("schema.toml");
-    std::fs::write(
-        &schema,
-        "[[feature]]\nname = \"w\"\ntype = \"continuous\"\n",
-    )
-    .unwrap();
-    one_line_error(
-        discover(
-            &d.join("text.csv"),
-            &[
-                "--schema",
-                schema.to_str().unwrap(),
-                "--columns",
-                "x,y,w",
-                "-o",
-                o,
-            ],
-        ),
-        "column 'w'",
-    );
-    std::fs::write(&schema, "[[feature]]\nname = \"w\"\ntype = \"binary\"\n").unwrap();
-    one_line_error(
-        discover(
-            &d.join("text.csv"),
-            &[
-                "--schema",
-                schema.to_str().unwrap(),
-                "--columns",
-                "x,y,w",
-                "-o",
-                o,
-            ],
-        ),
-        "column 'w'",
-    );
+    for kind in ["continuous", "binary"] {
+        std::fs::write(
+            &schema,
+            format!("[[feature]]\nname = \"w\"\ntype = \"{kind}\"\n"),
+        )
+        .unwrap();
+        let s = schema.to_str().unwrap();
+        let args = ["--schema", s, "--columns", "x,y,w", "-o", o];
+        one_line_error(discover(&d.join("text.csv"), &args), "column 'w'");
+    }
     assert!(!out.exists());
 }
 

@@ -27,7 +27,7 @@ impl TsModel {
     #[staticmethod]
     #[pyo3(signature = (
         train, *, seed=0, window=None, epochs=None, series_column=None, time_column=None,
-        variables=None, shock=None
+        variables=None, shock=None, threshold_times=None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn fit(
@@ -40,6 +40,7 @@ impl TsModel {
         time_column: Option<String>,
         variables: Option<Vec<String>>,
         shock: Option<f64>,
+        threshold_times: Option<f64>,
     ) -> PyResult<TsModel> {
         let train = Batches::from(train);
         let d = TsFitConfig::default();
@@ -51,7 +52,7 @@ impl TsModel {
             time_column: time_column.unwrap_or(d.time_column),
             variables,
             shock: shock.unwrap_or(d.shock),
-            threshold_times: d.threshold_times,
+            threshold_times,
         };
         let inner = detached(py, move || {
             ts_fit(&train.to_table("train", None)?, &config, &mut NoObserver)
@@ -101,10 +102,10 @@ impl TsModel {
     }
 
     /// A monitor consuming one step at a time (`remedy ts monitor`).
-    #[pyo3(signature = (*, assume_applied=false))]
-    fn monitor(&self, assume_applied: bool) -> Monitor {
+    #[pyo3(signature = (*, assume_applied=false, warmup=0))]
+    fn monitor(&self, assume_applied: bool, warmup: usize) -> Monitor {
         Monitor {
-            inner: self.inner.monitor(assume_applied),
+            inner: self.inner.monitor(assume_applied).with_warmup(warmup),
             steps: 0,
         }
     }

@@ -54,3 +54,22 @@ def test_steps_in_variable_order_and_bad_steps(linear):
         by_name.step([1.0, 2.0])
     with pytest.raises(remedy.BadInput, match="variable 'x' is NaN"):
         by_name.step([float("nan"), 0.0, 0.0, 0.0])
+
+
+def test_threshold_and_warmup_as_the_cli(linear, tmp_path):
+    """``threshold_times`` gives ``ts fit --threshold-times``'s model files, and ``warmup`` the
+    answers of ``ts monitor --warmup``."""
+    model = remedy.ts.fit(read_csv(linear / "train.csv"), seed=3, epochs=2, threshold_times=1.5)
+    model.save(tmp_path / "py")
+    cli("ts", "fit", "--train", linear / "train.csv", "--epochs", "2", "--seed", "3",
+        "--threshold-times", "1.5", "--out", tmp_path / "cli")
+    files = lambda d: {p.name: p.read_bytes() for p in sorted(d.iterdir())}  # noqa: E731
+    assert files(tmp_path / "py") == files(tmp_path / "cli")
+    out = cli("ts", "monitor", "--model", tmp_path / "cli", "--input", linear / "test.csv",
+              "--warmup", "10")
+    expected = [json.loads(line) for line in out.stdout.splitlines()]
+    monitor = model.monitor(warmup=10)
+    test = read_csv(linear / "test.csv")
+    answers = [monitor.step(row, series=str(row["series_id"])) for _, row in test.iterrows()]
+    assert answers == expected
+    assert all(a["score"] is None for a in answers[:10])

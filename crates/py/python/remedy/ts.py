@@ -33,11 +33,13 @@ def fit(
     time_column: str = "t",
     variables: Optional[Sequence[str]] = None,
     shock: float = 5.0,
+    threshold_times: Optional[float] = None,
 ) -> "Model":
     """Trains USAD, the GVAR Granger model and the RecAD recourse network on normal series, as
     ``remedy ts fit``: one row per step, one column per variable; ``series_column`` splits the
     rows into series (used when present), ``time_column`` is ignored; ``variables`` defaults to
-    every other numeric column."""
+    every other numeric column. ``threshold_times`` puts the alarm threshold at that multiple
+    of the largest held-out window score (default: their 0.995 quantile)."""
     table, _ = _arrow_in(train)
     return Model(
         _remedy.TsModel.fit(
@@ -49,6 +51,7 @@ def fit(
             time_column=time_column,
             variables=None if variables is None else list(variables),
             shock=shock,
+            threshold_times=threshold_times,
         )
     )
 
@@ -90,11 +93,13 @@ class Model:
         """USAD's threshold: a window scoring above it raises an alarm."""
         return self._native.threshold
 
-    def monitor(self, *, assume_applied: bool = False) -> "Monitor":
+    def monitor(self, *, assume_applied: bool = False, warmup: int = 0) -> "Monitor":
         """A monitor consuming one step at a time, as ``remedy ts monitor``. With
         ``assume_applied`` each recommended action is taken as applied and later windows are
-        judged in the counterfactual world it creates."""
-        return Monitor(self._native.monitor(assume_applied=assume_applied))
+        judged in the counterfactual world it creates. With ``warmup`` N, each series' first N
+        steps (taken as normal) are not scored and set its level: a system at another
+        operating point than the training data is judged by its movements."""
+        return Monitor(self._native.monitor(assume_applied=assume_applied, warmup=warmup))
 
     def __repr__(self) -> str:
         return repr(self._native)
