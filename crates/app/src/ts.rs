@@ -545,7 +545,7 @@ impl Level {
         x.iter().zip(&self.shift).map(|(v, s)| v + s).collect()
     }
 
-    fn from_model(&self, y: &[f64]) -> Vec<f64> {
+    fn to_series(&self, y: &[f64]) -> Vec<f64> {
         y.iter().zip(&self.shift).map(|(v, s)| v - s).collect()
     }
 }
@@ -596,36 +596,32 @@ impl Monitor {
         let w = m.manifest.window;
         let k = m.gvar.lags();
         let st = self.state.entry(key.to_string()).or_default();
-        if st.level.is_none() {
-            if st.warming.len() < self.warmup {
-                st.warming.push(row);
-                let step = st.step;
-                st.step += 1;
-                if st.warming.len() == self.warmup {
-                    let n = st.warming.len() as f64;
-                    // Levels only: re-scaling by the warm-up's spread was tried on SKAB's
-                    // `other` folder and tripled the false alarms (a quiet warm-up makes every
-                    // later movement look large).
-                    let level = Level {
-                        shift: (0..d)
-                            .map(|j| {
-                                m.usad.mean[j] - st.warming.iter().map(|r| r[j]).sum::<f64>() / n
-                            })
-                            .collect(),
-                    };
-                    // The warm-up's last rows, re-levelled, fill the first windows.
-                    let keep = w.max(k + 1);
-                    let tail = st.warming.len().saturating_sub(keep);
-                    st.observed = st.warming[tail..]
-                        .iter()
-                        .map(|r| level.to_model(r))
-                        .collect();
-                    st.world = st.observed.clone();
-                    st.warming = Vec::new();
-                    st.level = Some(level);
-                }
-                return Ok(MonitorStep::unscored(key, step, m.usad.threshold));
+        if st.level.is_none() && st.warming.len() < self.warmup {
+            st.warming.push(row);
+            let step = st.step;
+            st.step += 1;
+            if st.warming.len() == self.warmup {
+                let n = st.warming.len() as f64;
+                // Levels only: re-scaling by the warm-up's spread was tried on SKAB's
+                // `other` folder and tripled the false alarms (a quiet warm-up makes every
+                // later movement look large).
+                let level = Level {
+                    shift: (0..d)
+                        .map(|j| m.usad.mean[j] - st.warming.iter().map(|r| r[j]).sum::<f64>() / n)
+                        .collect(),
+                };
+                // The warm-up's last rows, re-levelled, fill the first windows.
+                let keep = w.max(k + 1);
+                let tail = st.warming.len().saturating_sub(keep);
+                st.observed = st.warming[tail..]
+                    .iter()
+                    .map(|r| level.to_model(r))
+                    .collect();
+                st.world = st.observed.clone();
+                st.warming = Vec::new();
+                st.level = Some(level);
             }
+            return Ok(MonitorStep::unscored(key, step, m.usad.threshold));
         }
         let level = st
             .level
@@ -666,7 +662,7 @@ impl Monitor {
                 .variables
                 .iter()
                 .cloned()
-                .zip(level.from_model(v))
+                .zip(level.to_series(v))
                 .collect()
         };
         let tail = &window[w - k..];

@@ -374,6 +374,10 @@ pub struct SkabArgs {
     /// training rows, so both variants score the same steps.
     #[arg(long, default_value_t = 400)]
     pub warmup: usize,
+    /// Also evaluate recourse (experimental): RecAD and the MLP, LSTM, VAR and GVAR baselines
+    /// acting on the per-file models' alarms, walked four windows in each model's GVAR world.
+    #[arg(long)]
+    pub recourse: bool,
     /// Skip the model fitted on the anomaly-free recording.
     #[arg(long)]
     pub no_anomaly_free: bool,

@@ -97,11 +97,28 @@ fn scores_the_rows_after_the_first_400_and_is_reproducible() {
         // A jump of four standard deviations in one sensor is found.
         assert!(all["mar"].as_f64().unwrap() < 50.0, "{key}: {all}");
     }
+    assert!(v["recourse"].as_object().is_none_or(|m| m.is_empty()));
     let table = ok(remedy()
         .args(["reproduce", "skab", "--data"])
         .arg(dir.path())
         .args(["--folders", "other", "--epochs", "3", "--no-anomaly-free"]));
     assert!(table.contains("FAR %") && table.contains("LSTM"), "{table}");
+    // With --recourse every method acts on the same alarms.
+    let out = json(run(
+        dir.path(),
+        &["--no-anomaly-free", "--recourse", "--format", "json"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let methods = v["recourse"].as_object().unwrap();
+    assert_eq!(methods.len(), 5);
+    for (name, m) in methods {
+        let flip = m["flip_ratio"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&flip), "{name}: {m}");
+        assert_eq!(
+            m["abnormal_series"], methods["recad"]["abnormal_series"],
+            "{name}"
+        );
+    }
 }
 
 #[test]

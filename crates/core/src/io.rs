@@ -43,12 +43,15 @@ pub fn parse_csv(bytes: &[u8], file: &str) -> Result<Table> {
     read_csv_from(&open, Some(bytes.len() as u64), file)
 }
 
+/// A CSV reader over a boxed input.
+pub(crate) type CsvReader<'a> = csv::Reader<Box<dyn Read + 'a>>;
+
 /// A CSV reader over `input` past its header: the header's names, checked, and the records.
 /// A byte-order mark is dropped and the delimiter sniffed from the header line.
 pub(crate) fn open_csv<'a>(
     input: Box<dyn Read + 'a>,
     file: &str,
-) -> Result<(Vec<String>, csv::Reader<Box<dyn Read + 'a>>)> {
+) -> Result<(Vec<String>, CsvReader<'a>)> {
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let mut first = Vec::new();
     reader

@@ -325,7 +325,7 @@ fn detect(usad: &Usad, test: &[TestSeries]) -> Result<TsDetection> {
     })
 }
 
-fn var_batch(var: &Var, ws: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
+pub(crate) fn var_batch(var: &Var, ws: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
     ws.iter().map(|w| var.predict_next(w)).collect()
 }
 
@@ -342,10 +342,22 @@ fn exact_world(series: &[TestSeries]) -> Box<WorldFn<'_>> {
 
 /// The paper's metrics over the walks of one method (spec §6).
 fn summarise(out: &[SeriesOutcome], std: &[f64], tau: f64, seconds: f64) -> MethodResult {
+    summarise_runs(&[(out, std, tau)], seconds)
+}
+
+/// The paper's metrics over the walks of one method under several models (each run: its
+/// walks, the model's training sds and its threshold), pooled.
+pub(crate) fn summarise_runs(
+    runs: &[(&[SeriesOutcome], &[f64], f64)],
+    seconds: f64,
+) -> MethodResult {
     // One tally in z units (the paper's cost), one in raw units.
     let (mut z, mut raw) = (RecourseTally::default(), RecourseTally::default());
     let mut normal = 0usize;
-    for o in out.iter().filter(|o| !o.actions.is_empty()) {
+    let walks = runs
+        .iter()
+        .flat_map(|&(out, std, tau)| out.iter().map(move |o| (o, std, tau)));
+    for (o, std, tau) in walks.clone().filter(|(o, _, _)| !o.actions.is_empty()) {
         normal += usize::from(o.scores.iter().all(|s| *s <= tau));
         let scaled: Vec<(Vec<f64>, bool)> = o
             .actions
@@ -376,8 +388,8 @@ fn summarise(out: &[SeriesOutcome], std: &[f64], tau: f64, seconds: f64) -> Meth
         } else {
             normal as f64 / series as f64
         },
-        invalid_actions: out.iter().map(|o| o.invalid_actions).sum(),
-        diverged_series: out.iter().filter(|o| o.diverged_at.is_some()).count(),
+        invalid_actions: walks.clone().map(|(o, _, _)| o.invalid_actions).sum(),
+        diverged_series: walks.filter(|(o, _, _)| o.diverged_at.is_some()).count(),
         seconds,
     }
 }

@@ -36,6 +36,7 @@ fn skab(a: &SkabArgs) -> Result<()> {
     settings.fit.threshold_times = Some(a.threshold_times);
     settings.free_threshold_times = a.free_threshold_times;
     settings.anomaly_free = !a.no_anomaly_free;
+    settings.recourse = a.recourse;
     settings.warmup = a.warmup;
     let report = remedy_eval::skab::run(&settings, &mut Bar::default())?;
     let text = match a.format {
@@ -70,6 +71,24 @@ fn skab_table(r: &remedy_eval::skab::SkabReport) -> String {
         "fitted on the anomaly-free file".to_string()
     };
     rows(&free, &r.anomaly_free);
+    if !r.recourse.is_empty() {
+        s.push_str(
+            "\nrecourse on the per-file models' alarms, in each model's GVAR world\n\
+             method  flip ratio  cost (z)  cost (raw)  steps  abnormal series\n",
+        );
+        for name in remedy_eval::recad::METHODS {
+            if let Some(m) = r.recourse.get(name) {
+                s.push_str(&format!(
+                    "{name:<7} {:>10.3} {:>9.3} {:>11.3} {:>6.2} {:>16}\n",
+                    m.flip_ratio,
+                    m.action_cost,
+                    m.action_cost_raw,
+                    m.action_steps,
+                    m.abnormal_series
+                ));
+            }
+        }
+    }
     s.push_str("\nSKAB leaderboard (v1.0 README, outlier detection)   FAR %   MAR %\n");
     for (name, far, mar) in remedy_eval::skab::LEADERBOARD {
         s.push_str(&format!("{name:<51} {far:>6.2} {mar:>7.2}\n"));
