@@ -376,6 +376,9 @@ fn recourse(
     Ok(out)
 }
 
+/// One model's walks, with its training sds and threshold.
+type ModelWalks = (Vec<SeriesOutcome>, Vec<f64>, f64);
+
 /// Runs the SKAB evaluation.
 pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabReport> {
     let start = Instant::now();
@@ -392,7 +395,7 @@ pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabR
     };
     let mut experiments = Vec::new();
     // Per method: each experiment's walks with its model's sds and threshold, and seconds.
-    let mut walks: BTreeMap<&str, Vec<(Vec<SeriesOutcome>, Vec<f64>, f64)>> = BTreeMap::new();
+    let mut walks: BTreeMap<&str, Vec<ModelWalks>> = BTreeMap::new();
     let mut walk_seconds: BTreeMap<&str, f64> = BTreeMap::new();
     for folder in &settings.folders {
         for path in experiment_files(&settings.data.join(folder))? {
