@@ -134,11 +134,6 @@ pub fn discover(table: &Table, options: &DiscoverOptions) -> Result<Discovered> 
 /// of its observed levels but the most frequent (categorical).
 fn block(table: &Table, feature: Feature) -> Result<Vec<Vec<f64>>> {
     let name = feature.name.clone();
-    let constant = || {
-        Error::invalid(format!(
-            "column '{name}' is constant: no test can relate it to the others (drop it)"
-        ))
-    };
     let values = match (&feature.kind, table.column(&name)?) {
         (FeatureType::Continuous, Column::Num(v)) => {
             if let Some(r) = v.iter().position(|v| !v.is_finite()) {
@@ -165,7 +160,9 @@ fn block(table: &Table, feature: Feature) -> Result<Vec<Vec<f64>>> {
         }
     };
     if values.iter().all(|v| *v == values[0]) {
-        return Err(constant());
+        return Err(Error::invalid(format!(
+            "column '{name}' is constant: no test can relate it to the others (drop it)"
+        )));
     }
     let FeatureType::Categorical { levels } = &feature.kind else {
         return Ok(vec![values]);

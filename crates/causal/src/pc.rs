@@ -2,9 +2,10 @@
 //! order-independent "stable" form (Colombo & Maathuis 2014), for a user who has no graph:
 //! the skeleton by Fisher-z tests of partial correlation (continuous data, as causal-learn's
 //! `fisherz`; categorical variables by the degenerate-Gaussian likelihood ratio of their level
-//! indicators, Andrews, Ramsey & Cooper 2019), unshielded colliders from the separating sets, Meek's (1995) rules R1-R3, then
-//! one DAG of the equivalence class by Dor & Tarsi's (1992) extension, honouring required and
-//! forbidden edges and tiers (a node may not cause one in an earlier tier).
+//! indicators, Andrews, Ramsey & Cooper 2019), unshielded colliders from the separating sets,
+//! Meek's (1995) rules R1-R3, then one DAG of the equivalence class by Dor & Tarsi's (1992)
+//! extension, honouring required and forbidden edges and tiers (a node may not cause one in an
+//! earlier tier).
 //!
 //! Everything is deterministic: nodes, neighbour sets and conditioning sets are visited in
 //! index order, and the stable variant fixes each level's adjacencies before testing, so the

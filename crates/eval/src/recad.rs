@@ -30,7 +30,8 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use remedy_causal::{
-    GvarConfig, LstmPredictorConfig, MlpPredictorConfig, Var, VarConfig, granger_auroc,
+    GvarConfig, LstmPredictor, LstmPredictorConfig, MlpPredictor, MlpPredictorConfig, Var,
+    VarConfig, granger_auroc,
 };
 use remedy_core::{Error, Result, seed};
 use remedy_data::timeseries::{self, AnomalyType, TestSeries, TsBenchmark, TsConfig, World};
@@ -38,7 +39,7 @@ use remedy_detect::usad::{Usad, UsadConfig};
 use remedy_nn::Observer;
 use remedy_recourse::series::{SeriesModels, replace_policy};
 use remedy_recourse::stream::{self, PolicyFn, SeriesOutcome, ValueBounds, WorldFn};
-use remedy_recourse::{RecadConfig, RecourseTally};
+use remedy_recourse::{Recad, RecadConfig, RecourseTally};
 use serde::{Deserialize, Serialize};
 
 /// The recourse methods compared (paper §5.1.2), in table order.
@@ -248,13 +249,7 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
     )?;
 
     // The baselines' predictors, on the same normal series.
-    let var = s.var.fit(&train)?;
-    let mlp = s
-        .mlp
-        .fit(&train, &mut seed::child(s.seed, "mlp"), observer)?;
-    let lstm = s
-        .lstm
-        .fit(&train, &mut seed::child(s.seed, "lstm"), observer)?;
+    let baselines = Baselines::fit(&train, (&s.var, &s.mlp, &s.lstm), s.seed, observer)?;
 
     // Evaluation: every method walks the same series in the exact world.
     let test_obs: Vec<&[Vec<f64>]> = rec_test.iter().map(|t| t.observed()).collect();
@@ -264,17 +259,7 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
     let mut kept: BTreeMap<&str, Vec<SeriesOutcome>> = BTreeMap::new();
     for name in METHODS {
         let t0 = Instant::now();
-        let policy: Box<PolicyFn<'_>> = match name {
-            "mlp" => {
-                Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| mlp.predict_next_batch(p)))
-            }
-            "lstm" => {
-                Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| lstm.predict_next_batch(p)))
-            }
-            "var" => Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| var_batch(&var, p))),
-            "gvar" => Box::new(|ws: &[&[Vec<f64>]]| models.gvar_policy(ws)),
-            _ => Box::new(|ws: &[&[Vec<f64>]]| models.recad_policy(&recad, ws)),
-        };
+        let policy = baselines.policy(name, &models, &recad);
         let mut world = exact_world(rec_test);
         let out = stream::walk(
             &test_obs,
@@ -325,8 +310,51 @@ fn detect(usad: &Usad, test: &[TestSeries]) -> Result<TsDetection> {
     })
 }
 
-pub(crate) fn var_batch(var: &Var, ws: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
-    ws.iter().map(|w| var.predict_next(w)).collect()
+/// The baselines' next-step predictors (paper §5.1.2), fitted on the normal series, and the
+/// policy of each method by name.
+pub(crate) struct Baselines {
+    var: Var,
+    mlp: MlpPredictor,
+    lstm: LstmPredictor,
+}
+
+impl Baselines {
+    /// Fits VAR, the MLP and the LSTM on `train` (their seeds are children of `seed`).
+    pub(crate) fn fit(
+        train: &[Vec<Vec<f64>>],
+        (var, mlp, lstm): (&VarConfig, &MlpPredictorConfig, &LstmPredictorConfig),
+        seed: u64,
+        observer: &mut dyn Observer,
+    ) -> Result<Self> {
+        Ok(Baselines {
+            var: var.fit(train)?,
+            mlp: mlp.fit(train, &mut seed::child(seed, "mlp"), observer)?,
+            lstm: lstm.fit(train, &mut seed::child(seed, "lstm"), observer)?,
+        })
+    }
+
+    /// The policy of method `name` (one of [`METHODS`]): a baseline replaces the acted step by
+    /// its prediction, GVAR by its own, RecAD acts by h_φ (`recad`).
+    pub(crate) fn policy<'a>(
+        &'a self,
+        name: &str,
+        models: &'a SeriesModels<'a>,
+        recad: &'a Recad,
+    ) -> Box<PolicyFn<'a>> {
+        match name {
+            "mlp" => Box::new(|ws: &[&[Vec<f64>]]| {
+                replace_policy(ws, |p| self.mlp.predict_next_batch(p))
+            }),
+            "lstm" => Box::new(|ws: &[&[Vec<f64>]]| {
+                replace_policy(ws, |p| self.lstm.predict_next_batch(p))
+            }),
+            "var" => Box::new(|ws: &[&[Vec<f64>]]| {
+                replace_policy(ws, |p| p.iter().map(|w| self.var.predict_next(w)).collect())
+            }),
+            "gvar" => Box::new(|ws: &[&[Vec<f64>]]| models.gvar_policy(ws)),
+            _ => Box::new(|ws: &[&[Vec<f64>]]| models.recad_policy(recad, ws)),
+        }
+    }
 }
 
 /// The exact world of a synthetic benchmark: each acted series continues with its own stored

@@ -20,11 +20,9 @@ use std::collections::BTreeMap;
 
 use remedy_app::ts::{TsFitConfig, TsModel, ts_fit};
 use remedy_causal::{LstmPredictorConfig, MlpPredictorConfig, VarConfig};
-use remedy_core::seed;
-use remedy_recourse::series::replace_policy;
-use remedy_recourse::stream::{PolicyFn, SeriesOutcome};
+use remedy_recourse::stream::SeriesOutcome;
 
-use crate::recad::{METHODS, MethodResult, summarise_runs, var_batch};
+use crate::recad::{Baselines, METHODS, MethodResult, summarise_runs};
 use remedy_core::io::read_table;
 use remedy_core::{Column, Error, Result, Table};
 use remedy_nn::Observer;
@@ -343,7 +341,6 @@ fn recourse(
     settings: &SkabSettings,
     observer: &mut dyn Observer,
 ) -> Result<BTreeMap<&'static str, (Vec<SeriesOutcome>, f64)>> {
-    let seed = settings.fit.seed;
     let train = vec![train.to_vec()];
     let mut mlp_config = MlpPredictorConfig::default();
     let mut lstm_config = LstmPredictorConfig::default();
@@ -351,25 +348,14 @@ fn recourse(
         mlp_config.train.epochs = mlp_config.train.epochs.min(e.max(1));
         lstm_config.train.epochs = lstm_config.train.epochs.min(e.max(1));
     }
-    let var = VarConfig::default().fit(&train)?;
-    let mlp = mlp_config.fit(&train, &mut seed::child(seed, "mlp"), observer)?;
-    let lstm = lstm_config.fit(&train, &mut seed::child(seed, "lstm"), observer)?;
+    let configs = (&VarConfig::default(), &mlp_config, &lstm_config);
+    let baselines = Baselines::fit(&train, configs, settings.fit.seed, observer)?;
     let models = model.models()?;
     let series = [test];
     let mut out = BTreeMap::new();
     for name in METHODS {
         let t = Instant::now();
-        let policy: Box<PolicyFn<'_>> = match name {
-            "mlp" => {
-                Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| mlp.predict_next_batch(p)))
-            }
-            "lstm" => {
-                Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| lstm.predict_next_batch(p)))
-            }
-            "var" => Box::new(|ws: &[&[Vec<f64>]]| replace_policy(ws, |p| var_batch(&var, p))),
-            "gvar" => Box::new(|ws: &[&[Vec<f64>]]| models.gvar_policy(ws)),
-            _ => Box::new(|ws: &[&[Vec<f64>]]| models.recad_policy(&model.recad, ws)),
-        };
+        let policy = baselines.policy(name, &models, &model.recad);
         let walks = models.walk_gvar_world(&series, Some(HORIZON), policy.as_ref())?;
         out.insert(name, (walks, t.elapsed().as_secs_f64()));
     }

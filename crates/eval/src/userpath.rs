@@ -245,8 +245,9 @@ fn run_on<S: Scm>(
     let model = remedy_app::fit(&train, &dag, Some(&schema), &config, observer)?;
     let fit_seconds = start.elapsed().as_secs_f64();
     let t = Instant::now();
+    let test = tabular::test_table(scm, &bench)?;
     let recs = model.recommend(
-        &tabular::test_table(scm, &bench)?,
+        &test,
         &settings.recommend,
         settings.target,
         settings.method,
@@ -274,7 +275,7 @@ fn run_on<S: Scm>(
         judged.iter().map(|r| (r.row, r.root_causes.as_slice())),
     )?];
     let holm = model.explain(
-        &tabular::test_table(scm, &bench)?,
+        &test,
         false,
         &RootCauseRule::FamilyWise(remedy_app::FamilyWise::Holm { alpha: 0.01 }),
     )?;
@@ -559,7 +560,7 @@ mod tests {
     /// The whole run on a small benchmark: shares are shares, the judged rows are flagged true
     /// anomalies, and the same seed gives the same report.
     /// The true sets score 1; sets that miss every root cause score recall 0; one extra
-    /// feature per row halves nothing but precision.
+    /// feature per row lowers precision only.
     #[test]
     fn root_cause_sets_are_scored_against_the_truth() {
         let (scm, bench) = small_loan();
