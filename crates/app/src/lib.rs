@@ -18,6 +18,7 @@ pub mod options;
 pub mod page;
 pub mod target;
 pub mod ts;
+pub mod ts_cause;
 pub mod ts_input;
 pub mod whatif;
 

@@ -41,6 +41,7 @@ use remedy_nn::{Observer, TrainConfig};
 use remedy_recourse::series::SeriesModels;
 use remedy_recourse::stream::ValueBounds;
 use remedy_recourse::{Recad, RecadConfig};
+use remedy_rootcause::PValueReference;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{MANIFEST_FILE, check_output_dir};
@@ -49,6 +50,8 @@ use crate::model::{MANIFEST_FILE, check_output_dir};
 pub const TS_FORMAT: &str = "remedy-ts-model";
 /// Version of the time-series model directory layout.
 pub const TS_FORMAT_VERSION: u32 = 1;
+/// The innovation reference's file in a model directory.
+const INNOVATIONS_FILE: &str = "innovations.json";
 
 /// Settings of [`ts_fit`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +97,10 @@ pub struct TsFiles {
     pub usad: String,
     pub gvar: String,
     pub recad: String,
+    /// The innovation reference of the root causes per alarm ([`crate::ts_cause`]). Absent
+    /// in models written before it was kept: their alarms name no root causes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub innovations: Option<String>,
 }
 
 /// `remedy.json` of a time-series model.
@@ -129,6 +136,9 @@ pub struct TsModel {
     pub usad: Usad,
     pub gvar: Gvar,
     pub recad: Recad,
+    /// GVAR's standardised innovations on the training series, calibrated
+    /// ([`crate::ts_cause`]); `None` for models written before it was kept.
+    pub innovations: Option<PValueReference>,
 }
 
 /// Series read from a table: the variables and, per series, its key and rows.
@@ -259,6 +269,7 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
     let mut gvar_config = GvarConfig::default();
     cap(&mut gvar_config.train, config.epochs);
     let gvar = gvar_config.fit(&train, &[], &mut seed::child(config.seed, "gvar"), observer)?;
+    let innovations = crate::ts_cause::fit_reference(&gvar, &train)?;
     let models = SeriesModels::new(&usad, &gvar)?;
     // The shocks must be anomalies to this detector: a threshold raised above the shocks
     // (`threshold_times`) would leave the recourse network nothing to learn from, so the shock
@@ -322,6 +333,7 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
             usad: "usad".into(),
             gvar: "gvar".into(),
             recad: "recad".into(),
+            innovations: Some(INNOVATIONS_FILE.into()),
         },
     };
     Ok(TsModel {
@@ -329,6 +341,7 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
         usad,
         gvar,
         recad,
+        innovations: Some(innovations),
     })
 }
 
@@ -392,6 +405,11 @@ impl TsModel {
         self.usad.save(dir, &f.usad)?;
         self.gvar.save(dir, &f.gvar)?;
         self.recad.save(dir, &f.recad)?;
+        if let (Some(name), Some(reference)) = (&f.innovations, &self.innovations) {
+            let text = serde_json::to_string(reference)
+                .map_err(|e| Error::invalid(format!("innovation reference: {e}")))?;
+            write_atomic(&dir.join(name), text.as_bytes())?;
+        }
         let text = serde_json::to_string_pretty(&self.manifest)
             .map_err(|e| Error::invalid(format!("manifest: {e}")))?;
         write_atomic(&dir.join(MANIFEST_FILE), text.as_bytes())
@@ -430,6 +448,26 @@ impl TsModel {
         let gvar = Gvar::load(dir, &f.gvar)?;
         let recad = Recad::load(dir, &f.recad)?;
         let d = manifest.variables.len();
+        let innovations = match &f.innovations {
+            Some(name) => {
+                let p = dir.join(name);
+                let bytes = std::fs::read(&p).map_err(|e| Error::io(&p, e))?;
+                let reference: PValueReference = serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::format(
+                        p.display().to_string(),
+                        format!("bad innovation reference ({e})"),
+                    )
+                })?;
+                if reference.blocks().len() != d {
+                    return Err(Error::format(
+                        p.display().to_string(),
+                        format!("{} variables, {d} in the model", reference.blocks().len()),
+                    ));
+                }
+                Some(reference)
+            }
+            None => None,
+        };
         if let Some(b) = &manifest.bounds {
             let bad = |e: String| Error::invalid(format!("{}: {e}", path.display()));
             ValueBounds::new(b.lower.clone(), b.upper.clone()).map_err(|e| bad(e.to_string()))?;
@@ -461,6 +499,7 @@ impl TsModel {
             usad,
             gvar,
             recad,
+            innovations,
         };
         model.models()?;
         Ok(model)
@@ -498,6 +537,10 @@ pub struct MonitorStep {
     /// GVAR's prediction of the next step without and with the action (expected effect).
     pub expected_next: Option<BTreeMap<String, f64>>,
     pub expected_next_with_action: Option<BTreeMap<String, f64>>,
+    /// On alarms: the root-cause variables (abnormal innovations, [`crate::ts_cause`]) and
+    /// every variable's p-value. `None` for models without the innovation reference.
+    pub root_causes: Option<Vec<String>>,
+    pub root_cause_p: Option<BTreeMap<String, f64>>,
 }
 
 impl MonitorStep {
@@ -514,6 +557,8 @@ impl MonitorStep {
             flips: None,
             expected_next: None,
             expected_next_with_action: None,
+            root_causes: None,
+            root_cause_p: None,
         }
     }
 }
@@ -611,7 +656,7 @@ impl Monitor {
                         .collect(),
                 };
                 // The warm-up's last rows, re-levelled, fill the first windows.
-                let keep = w.max(k + 1);
+                let keep = w + k;
                 let tail = st.warming.len().saturating_sub(keep);
                 st.observed = st.warming[tail..]
                     .iter()
@@ -640,7 +685,8 @@ impl Monitor {
         };
         st.observed.push(row);
         st.world.push(judged);
-        let keep = w.max(k + 1);
+        // The window's steps and K lags before them (the root causes' innovations).
+        let keep = w + k;
         for buf in [&mut st.observed, &mut st.world] {
             if buf.len() > keep {
                 buf.drain(..buf.len() - keep);
@@ -688,6 +734,12 @@ impl Monitor {
                 .zip(theta.iter().copied())
                 .collect(),
         );
+        if let Some(reference) = &m.innovations {
+            let causes = crate::ts_cause::window_causes(&m.gvar, reference, &st.observed, w)?;
+            let (names, p) = crate::ts_cause::named(&causes, &m.manifest.variables);
+            out.root_causes = Some(names);
+            out.root_cause_p = Some(p);
+        }
         out.score_after = Some(after);
         out.flips = Some(after <= m.usad.threshold);
         out.expected_next = Some(named(&next[0]));

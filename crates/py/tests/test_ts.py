@@ -35,6 +35,7 @@ def test_ts_fit_gives_the_cli_model_and_monitor_its_answers(linear, tmp_path):
         answers = [monitor.step(row, series=str(row["series_id"])) for _, row in test.iterrows()]
         assert answers == expected
         assert any(a["alarm"] for a in answers) and any(a["action"] for a in answers)
+        assert all(bool(a["root_causes"]) == a["alarm"] for a in answers)
 
 
 def test_steps_in_variable_order_and_bad_steps(linear):

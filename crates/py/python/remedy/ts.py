@@ -119,7 +119,8 @@ class Monitor:
         """Feeds the next step of ``series``: its values by variable name (other keys are
         ignored) or in the model's variable order. Returns the CLI's answer for the window
         ending at this step: ``series, step, score, threshold, alarm``, and on alarms
-        ``action``, ``score_after``, ``flips``; ``expected_next`` (GVAR's next step) and, on
+        ``action``, ``score_after``, ``flips``, ``root_causes`` (variables with an abnormal
+        innovation) and ``root_cause_p``; ``expected_next`` (GVAR's next step) and, on
         alarms, ``expected_next_with_action``."""
         if hasattr(values, "to_dict"):  # a pandas row
             values = values.to_dict()
