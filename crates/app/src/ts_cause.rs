@@ -85,10 +85,23 @@ pub fn window_causes(
         .zip(&observed[first..])
         .map(|(p, x)| x.iter().zip(p).map(|(a, b)| a - b).collect())
         .collect();
-    let z = standardised(gvar, &residuals);
+    judge(reference, &standardised(gvar, &residuals))
+}
+
+/// The root causes of a window from its steps' standardised innovations `z` (one row per
+/// judged step) under `reference`: per variable the least likely step, Bonferroni over the
+/// steps; Holm's set over the variables ([`RULE`]), at least the strongest.
+pub fn judge(reference: &PValueReference, z: &[Vec<f64>]) -> Result<WindowCauses> {
+    let d = reference.blocks().len();
+    if z.is_empty() {
+        return Ok(WindowCauses {
+            variables: Vec::new(),
+            pvalues: vec![1.0; d],
+        });
+    }
     let n = z.len() as f64;
-    let log_p = reference.log_pvalues(&z)?;
-    let ranking = reference.ranking_log_pvalues(&z)?;
+    let log_p = reference.log_pvalues(z)?;
+    let ranking = reference.ranking_log_pvalues(z)?;
     // Per variable: the least likely step, Bonferroni over the steps.
     let min_over_steps =
         |lp: &[Vec<f64>], j: usize| lp.iter().map(|r| r[j]).fold(f64::INFINITY, f64::min);

@@ -384,6 +384,10 @@ pub struct SkabArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
     pub format: ReportFormat,
+    /// Also write a self-contained HTML page: the tables, the Granger graph learnt on the
+    /// anomaly-free recording and one experiment's case figure.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

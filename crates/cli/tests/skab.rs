@@ -98,6 +98,41 @@ fn scores_the_rows_after_the_first_400_and_is_reproducible() {
         assert!(all["mar"].as_f64().unwrap() < 50.0, "{key}: {all}");
     }
     assert!(v["recourse"].as_object().is_none_or(|m| m.is_empty()));
+    // The jump enters through the third sensor alone: the first alarm on each fault names it
+    // (its innovation is the abnormal one) among the sensors.
+    for x in e {
+        let named: Vec<&str> = x["root_causes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert!(x["first_fault_alarm"].as_u64().unwrap() >= 400, "{x}");
+        assert!(named.contains(&"Current"), "{x}");
+    }
+    let shares = &v["root_causes"].as_array().unwrap()[0];
+    assert_eq!(shares["folder"], "other");
+    assert_eq!(shares["judged"], 2);
+    assert_eq!(shares["shares"]["Current"].as_f64(), Some(1.0));
+    assert_eq!(v["granger"]["names"].as_array().unwrap().len(), 8);
+    // The page: tables, the Granger graph and the case figure.
+    let page = dir.path().join("skab.html");
+    assert!(
+        run(dir.path(), &["--report", page.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let html = std::fs::read_to_string(&page).unwrap();
+    for part in [
+        "Detection",
+        "Root-cause sensors",
+        "Granger graph",
+        "A case",
+        "other/1.csv",
+    ] {
+        assert!(html.contains(part), "{part} missing from the page");
+    }
+    assert!(html.matches("<svg").count() >= 2);
     let table = ok(remedy()
         .args(["reproduce", "skab", "--data"])
         .arg(dir.path())

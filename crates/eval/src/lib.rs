@@ -8,5 +8,7 @@ pub mod label_bound;
 pub mod recad;
 pub mod rootcause;
 pub mod rootclam;
+pub mod series_causes;
 pub mod skab;
+pub mod skab_page;
 pub mod userpath;

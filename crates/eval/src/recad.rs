@@ -42,6 +42,8 @@ use remedy_recourse::stream::{self, PolicyFn, SeriesOutcome, ValueBounds, WorldF
 use remedy_recourse::{Recad, RecadConfig, RecourseTally};
 use serde::{Deserialize, Serialize};
 
+use crate::series_causes::SeriesCauses;
+
 /// The recourse methods compared (paper §5.1.2), in table order.
 pub const METHODS: [&str; 5] = ["mlp", "lstm", "var", "gvar", "recad"];
 
@@ -199,6 +201,10 @@ pub struct RecadReport {
     pub threshold: f64,
     /// Whether actions were held within the normal training range.
     pub bounded: bool,
+    /// Root-cause variables at each abnormal test series' first alarm, against the shocked
+    /// ones ([`crate::series_causes`]).
+    #[serde(default)]
+    pub root_causes: Option<SeriesCauses>,
     pub seconds: f64,
     /// A case for the report's figure (not part of the JSON output: it holds whole series).
     #[serde(skip)]
@@ -233,6 +239,7 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
         models
     };
     let granger = granger_auroc(&gvar.granger_scores(), data.graph(), false)?;
+    let root_causes = crate::series_causes::evaluate(&models, &gvar, &train, data.test())?;
     let half = s.n_test / 2;
     let (rec_train, rec_test) = data.test().split_at(half);
     let tau = usad.threshold;
@@ -290,6 +297,7 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
         n_recourse_test: rec_test.len(),
         threshold: tau,
         bounded: s.bounded,
+        root_causes: Some(root_causes),
         seconds: start.elapsed().as_secs_f64(),
         case,
     })
@@ -503,5 +511,14 @@ mod tests {
         };
         assert_eq!(numbers(&again), numbers(&r), "same seed, same numbers");
         assert_eq!(again.detection, r.detection);
+        assert_eq!(again.root_causes, r.root_causes);
+        // Root causes at the first alarms: a set per judged series, no larger than the
+        // variables; with 5 GVAR epochs the rule is only checked for shape and sense.
+        let c = r.root_causes.as_ref().unwrap();
+        assert!(c.judged > 0 && c.judged <= c.series, "{c:?}");
+        for m in [&c.innovations, &c.values] {
+            assert!(m.named >= 1.0 && m.named <= 4.0, "{c:?}");
+            assert!((0.0..=1.0).contains(&m.precision), "{c:?}");
+        }
     }
 }

@@ -164,7 +164,44 @@ pub struct Experiment {
     /// Fitted on the anomaly-free recording.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub anomaly_free: Option<Counts>,
+    /// The per-file model's first alarm on a labelled step (row of the file), and the sensors
+    /// it named as root causes ([`remedy_app::ts_cause`]).
+    #[serde(default)]
+    pub first_fault_alarm: Option<usize>,
+    #[serde(default)]
+    pub root_causes: Vec<String>,
     pub fit_seconds: f64,
+}
+
+/// How often each sensor was named at the first alarm on a fault, over a folder's experiments
+/// that had one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseShares {
+    pub folder: String,
+    /// Experiments with an alarm on a labelled step.
+    pub judged: usize,
+    /// Sensor → share of those experiments naming it.
+    pub shares: BTreeMap<String, f64>,
+}
+
+/// A Granger graph's edges (`source → target`, indices into `names`; no self-loops).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrangerEdges {
+    pub names: Vec<String>,
+    pub edges: Vec<(usize, usize)>,
+}
+
+/// One experiment drawn for the page: its root-cause sensors over the whole file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SkabCase {
+    pub folder: String,
+    pub file: String,
+    pub train_rows: usize,
+    /// The labelled rows' first and last index.
+    pub fault: (usize, usize),
+    pub first_alarm: usize,
+    /// The named sensors and each one's values over the file.
+    pub sensors: Vec<(String, Vec<f64>)>,
 }
 
 /// The report of [`run`].
@@ -185,7 +222,17 @@ pub struct SkabReport {
     /// flipping ratio per acted step, cost and steps per abnormal series).
     #[serde(default)]
     pub recourse: BTreeMap<String, MethodResult>,
+    /// The per-file models' root causes at each experiment's first alarm on a fault, per
+    /// folder and over all (`"all"`).
+    #[serde(default)]
+    pub root_causes: Vec<CauseShares>,
+    /// The Granger graph GVAR learnt on the anomaly-free recording (stability-selected).
+    #[serde(default)]
+    pub granger: Option<GrangerEdges>,
     pub seconds: f64,
+    /// One experiment for the page's figure (not in the JSON: it holds whole series).
+    #[serde(skip)]
+    pub case: Option<SkabCase>,
 }
 
 /// One experiment file read and checked: the sensors' table and the labels.
@@ -294,8 +341,13 @@ fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
-/// Monitors `rows` of `table` with `model` (a fresh stream) and counts its alarms against
-/// `labels`.
+/// What a monitor said over an experiment: its alarms counted against the labels, and the
+/// first alarm on a labelled step with the root causes it named.
+struct Monitored {
+    counts: Counts,
+    first_fault_alarm: Option<(usize, Vec<String>)>,
+}
+
 /// Monitors `rows` of `table` with `model` (a fresh stream, after the `warmup` rows before
 /// them) and counts its alarms against `labels`.
 fn monitor(
@@ -304,7 +356,7 @@ fn monitor(
     rows: &[usize],
     warmup: usize,
     labels: &[bool],
-) -> Result<Counts> {
+) -> Result<Monitored> {
     let columns: Vec<&[f64]> = SENSORS
         .iter()
         .map(|s| table.numeric(s))
@@ -315,12 +367,23 @@ fn monitor(
         m.push("", columns.iter().map(|c| c[r]).collect())?;
     }
     let mut counts = Counts::default();
+    let mut first_fault_alarm = None;
     for &r in rows {
         let step = m.push("", columns.iter().map(|c| c[r]).collect())?;
         counts.add(step.alarm, labels[r]);
+        if step.alarm && labels[r] && first_fault_alarm.is_none() {
+            first_fault_alarm = Some((r, step.root_causes.unwrap_or_default()));
+        }
     }
-    Ok(counts)
+    Ok(Monitored {
+        counts,
+        first_fault_alarm,
+    })
 }
+
+/// Score threshold of the Granger graph when GVAR was trained without stability selection
+/// (it is trained with it by default, and then the selection decides).
+const GRANGER_FALLBACK: f64 = 0.1;
 
 /// Windows each method acts on from an experiment's first alarm: the RecAD reference code's
 /// 4. Walking the whole scored stretch (300-600 steps) in a GVAR world compounds the
@@ -379,6 +442,20 @@ pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabR
     } else {
         None
     };
+    let granger = match &free_model {
+        Some(m) => {
+            let names: Vec<String> = m.manifest.variables.clone();
+            let g = m.gvar.granger_graph(&names, GRANGER_FALLBACK)?;
+            let n = names.len();
+            let edges = (0..n)
+                .flat_map(|t| (0..n).map(move |s| (s, t)))
+                .filter(|&(s, t)| s != t && g.has_edge(s, t))
+                .collect();
+            Some(GrangerEdges { names, edges })
+        }
+        None => None,
+    };
+    let mut case = None;
     let mut experiments = Vec::new();
     // Per method: each experiment's walks with its model's sds and threshold, and seconds.
     let mut walks: BTreeMap<&str, Vec<ModelWalks>> = BTreeMap::new();
@@ -406,6 +483,25 @@ pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabR
             )?);
             let fit_seconds = t.elapsed().as_secs_f64();
             let own = monitor(&model, &f.table, &test, 0, &f.labels)?;
+            let file_name = path
+                .file_name()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if let (None, Some((r, causes))) = (&case, &own.first_fault_alarm) {
+                let labelled: Vec<usize> = (0..n).filter(|&i| f.labels[i]).collect();
+                let sensors = causes
+                    .iter()
+                    .map(|c| Ok((c.clone(), f.table.numeric(c)?.to_vec())))
+                    .collect::<Result<Vec<_>>>()?;
+                case = Some(SkabCase {
+                    folder: folder.clone(),
+                    file: file_name.clone(),
+                    train_rows: settings.train_rows,
+                    fault: (labelled[0], labelled[labelled.len() - 1]),
+                    first_alarm: *r,
+                    sensors,
+                });
+            }
             if settings.recourse {
                 let rows = |idx: &[usize]| -> Result<Vec<Vec<f64>>> {
                     let columns: Vec<&[f64]> = SENSORS
@@ -430,17 +526,21 @@ pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabR
             let anomaly_free = free_model
                 .as_ref()
                 .map(|m| monitor(m, &f.table, &test, settings.warmup, &f.labels))
-                .transpose()?;
+                .transpose()?
+                .map(|m| m.counts);
+            let (first_fault_alarm, root_causes) = match own.first_fault_alarm {
+                Some((r, c)) => (Some(r), c),
+                None => (None, Vec::new()),
+            };
             experiments.push(Experiment {
                 folder: folder.clone(),
-                file: path
-                    .file_name()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+                file: file_name,
                 scored: test.len(),
                 anomalies: test.iter().filter(|&&r| f.labels[r]).count(),
-                own,
+                own: own.counts,
                 anomaly_free,
+                first_fault_alarm,
+                root_causes,
                 fit_seconds,
             });
         }
@@ -473,6 +573,41 @@ pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabR
         })
         .collect();
     let own = pooled(&|e| Some(e.own));
+    let shares = |folder: &str, es: &[&Experiment]| {
+        let judged: Vec<&&Experiment> = es
+            .iter()
+            .filter(|e| e.first_fault_alarm.is_some())
+            .collect();
+        let shares = SENSORS
+            .iter()
+            .map(|s| {
+                let k = judged
+                    .iter()
+                    .filter(|e| e.root_causes.iter().any(|c| c == s))
+                    .count();
+                let share = if judged.is_empty() {
+                    f64::NAN
+                } else {
+                    k as f64 / judged.len() as f64
+                };
+                (s.to_string(), share)
+            })
+            .collect();
+        CauseShares {
+            folder: folder.to_string(),
+            judged: judged.len(),
+            shares,
+        }
+    };
+    let mut root_causes: Vec<CauseShares> = settings
+        .folders
+        .iter()
+        .map(|f| {
+            let es: Vec<&Experiment> = experiments.iter().filter(|e| &e.folder == f).collect();
+            shares(f, &es)
+        })
+        .collect();
+    root_causes.push(shares("all", &experiments.iter().collect::<Vec<_>>()));
     let anomaly_free = if settings.anomaly_free {
         pooled(&|e| e.anomaly_free)
     } else {
@@ -487,7 +622,10 @@ pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabR
         own,
         anomaly_free,
         recourse,
+        root_causes,
+        granger,
         seconds: start.elapsed().as_secs_f64(),
+        case,
     })
 }
 

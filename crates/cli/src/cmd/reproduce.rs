@@ -39,6 +39,10 @@ fn skab(a: &SkabArgs) -> Result<()> {
     settings.recourse = a.recourse;
     settings.warmup = a.warmup;
     let report = remedy_eval::skab::run(&settings, &mut Bar::default())?;
+    if let Some(path) = &a.report {
+        let command: Vec<String> = std::env::args().collect();
+        remedy_eval::html::skab_page(&report, &command.join(" ")).write(path)?;
+    }
     let text = match a.format {
         ReportFormat::Json => json(&report),
         ReportFormat::Table => skab_table(&report),
@@ -71,6 +75,25 @@ fn skab_table(r: &remedy_eval::skab::SkabReport) -> String {
         "fitted on the anomaly-free file".to_string()
     };
     rows(&free, &r.anomaly_free);
+    if !r.root_causes.is_empty() {
+        s.push_str(
+            "\nroot causes at each experiment's first alarm on a fault (per-file models): \
+             share of the experiments naming each sensor\n",
+        );
+        s.push_str(&format!("{:<20}", "sensor"));
+        for c in &r.root_causes {
+            s.push_str(&format!(" {:>12}", format!("{} ({})", c.folder, c.judged)));
+        }
+        s.push('\n');
+        for sensor in remedy_eval::skab::SENSORS {
+            s.push_str(&format!("{sensor:<20}"));
+            for c in &r.root_causes {
+                let v = c.shares.get(sensor).copied().unwrap_or(f64::NAN);
+                s.push_str(&format!(" {v:>12.2}"));
+            }
+            s.push('\n');
+        }
+    }
     if !r.recourse.is_empty() {
         s.push_str(
             "\nrecourse on the per-file models' alarms, in each model's GVAR world\n\
@@ -273,6 +296,23 @@ fn recad_table(r: &RecadReport) -> String {
         "GVAR Granger-graph AUROC: {:.3}\n\n",
         r.granger_auroc
     ));
+    if let Some(c) = &r.root_causes {
+        s.push_str(&format!(
+            "root causes at the first alarm of {} of {} abnormal series ({:.2} shocked variables each)\n",
+            c.judged, c.series, c.true_size
+        ));
+        s.push_str("rule                 precision  recall     F1  exact set  named\n");
+        for (name, m) in [
+            ("innovations (GVAR)", &c.innovations),
+            ("values (z-scores)", &c.values),
+        ] {
+            s.push_str(&format!(
+                "{name:<19}  {:>9.3}  {:>6.3}  {:>5.3}  {:>9.3}  {:>5.2}\n",
+                m.precision, m.recall, m.f1, m.exact_set, m.named
+            ));
+        }
+        s.push('\n');
+    }
     s.push_str("method  flip ratio  action cost  cost (raw)  action steps  series normal  actions  series\n");
     for name in remedy_eval::recad::METHODS {
         if let Some(m) = r.methods.get(name) {

@@ -1,0 +1,135 @@
+//! Root-cause variables per alarm on the time-series benchmarks, judged against the variables
+//! the generator shocked: `ts monitor`'s rule (abnormal GVAR innovations,
+//! [`remedy_app::ts_cause`]) beside the same p-values and Holm set taken on the values
+//! themselves (each variable's z-score against the normal series), which a monitor without a
+//! causal model would use. A child moved by its shocked parent has an abnormal value at the
+//! next steps but a normal innovation, so the gap between the two rows is what the Granger
+//! model adds.
+//!
+//! Each abnormal series is judged once, at its first alarm whose window holds an event step
+//! (series the detector never flags there are not judged); precision, recall and F1 are over
+//! the variable slots of the judged alarms (as [`remedy_rootcause::metrics`]).
+
+use remedy_app::ts_cause;
+use remedy_causal::Gvar;
+use remedy_core::Result;
+use remedy_data::timeseries::TestSeries;
+use remedy_recourse::series::SeriesModels;
+use remedy_rootcause::PValueReference;
+use serde::{Deserialize, Serialize};
+
+/// Most calibration rows of the values' reference (as the innovations').
+const MAX_CALIBRATION: usize = 10_000;
+
+/// One rule's sets against the true ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CauseScore {
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+    /// Share of judged alarms whose set is exactly the shocked variables.
+    pub exact_set: f64,
+    /// Mean size of the named set.
+    pub named: f64,
+}
+
+/// Both rules on the same alarms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesCauses {
+    /// Abnormal series judged (flagged while the window held an event step) and all abnormal
+    /// series.
+    pub judged: usize,
+    pub series: usize,
+    /// Mean number of shocked variables per judged series.
+    pub true_size: f64,
+    pub innovations: CauseScore,
+    pub values: CauseScore,
+}
+
+/// Judges both rules on `test`'s first alarms (see the module docs).
+pub fn evaluate(
+    models: &SeriesModels<'_>,
+    gvar: &Gvar,
+    train: &[Vec<Vec<f64>>],
+    test: &[TestSeries],
+) -> Result<SeriesCauses> {
+    let innovations = ts_cause::fit_reference(gvar, train)?;
+    let values = value_reference(gvar, train)?;
+    let w = models.window();
+    let tau = models.usad.threshold;
+    let d = gvar.dim();
+    let (mut truth, mut by_innovation, mut by_value) = (Vec::new(), Vec::new(), Vec::new());
+    for s in test {
+        let x = s.observed();
+        let event = s.event();
+        let (Some(&first), Some(&last)) = (event.steps.first(), event.steps.last()) else {
+            continue;
+        };
+        // Windows ending at t hold an event step when first ≤ t and t − w + 1 ≤ last.
+        let ends: Vec<usize> = (first.max(w - 1)..x.len().min(last + w)).collect();
+        let windows: Vec<&[Vec<f64>]> = ends.iter().map(|&t| &x[t + 1 - w..=t]).collect();
+        if windows.is_empty() {
+            continue;
+        }
+        let scores = models.score(&windows)?;
+        let Some(i) = scores.iter().position(|s| *s > tau) else {
+            continue;
+        };
+        let t = ends[i];
+        truth.push(event.variables.clone());
+        by_innovation.push(ts_cause::window_causes(gvar, &innovations, &x[..=t], w)?.variables);
+        let z = standardised(gvar, &x[t + 1 - w..=t]);
+        by_value.push(ts_cause::judge(&values, &z)?.variables);
+    }
+    let candidates: Vec<usize> = (0..d).collect();
+    let score = |predicted: &[Vec<usize>]| -> Result<CauseScore> {
+        let m = remedy_rootcause::evaluate(&truth, predicted, &candidates, d)?;
+        Ok(CauseScore {
+            precision: m.precision,
+            recall: m.recall,
+            f1: m.f1,
+            exact_set: m.exact_set_accuracy,
+            named: mean_len(predicted),
+        })
+    };
+    Ok(SeriesCauses {
+        judged: truth.len(),
+        series: test.len(),
+        true_size: mean_len(&truth),
+        innovations: score(&by_innovation)?,
+        values: score(&by_value)?,
+    })
+}
+
+fn mean_len(sets: &[Vec<usize>]) -> f64 {
+    if sets.is_empty() {
+        return f64::NAN;
+    }
+    sets.iter().map(Vec::len).sum::<usize>() as f64 / sets.len() as f64
+}
+
+/// Rows as z-scores against GVAR's training mean and sd.
+fn standardised(gvar: &Gvar, rows: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .zip(gvar.mean().iter().zip(gvar.std()))
+                .map(|(v, (m, s))| (v - m) / s)
+                .collect()
+        })
+        .collect()
+}
+
+/// The values' reference: every training step's z-scores (evenly thinned to at most
+/// [`MAX_CALIBRATION`]).
+fn value_reference(gvar: &Gvar, train: &[Vec<Vec<f64>>]) -> Result<PValueReference> {
+    let mut z: Vec<Vec<f64>> = train.iter().flat_map(|s| standardised(gvar, s)).collect();
+    if z.len() > MAX_CALIBRATION {
+        let n = z.len();
+        z = (0..MAX_CALIBRATION)
+            .map(|i| z[i * n / MAX_CALIBRATION].clone())
+            .collect();
+    }
+    let d = gvar.dim();
+    PValueReference::fit(&z, &vec![1; d], &(0..d).collect::<Vec<_>>(), 0.0)
+}
