@@ -387,11 +387,13 @@ impl TsModel {
         self.manifest.variables.len()
     }
 
-    /// The detector and predictor pair.
+    /// The detector and predictor pair; with the training ranges (every model written since
+    /// they were kept), actions are held within them and the counterfactual world predicts
+    /// from values held within them ([`SeriesModels::world_predict`]).
     pub fn models(&self) -> Result<SeriesModels<'_>> {
         let models = SeriesModels::new(&self.usad, &self.gvar)?;
         match &self.manifest.bounds {
-            Some(b) => models.with_bounds(b),
+            Some(b) => Ok(models.with_bounds(b)?.with_clamped_world()),
             None => Ok(models),
         }
     }
@@ -678,7 +680,7 @@ impl Monitor {
         let judged = if st.acted && self.assume_applied && st.observed.len() >= k {
             let obs: [&[Vec<f64>]; 1] = [&st.observed[st.observed.len() - k..]];
             let cf: [&[Vec<f64>]; 1] = [&st.world[st.world.len() - k..]];
-            let p = m.gvar.predict_next_batch(&[cf[0], obs[0]])?;
+            let p = models.world_predict(&[cf[0], obs[0]])?;
             remedy_recourse::stream::aap_row(&row, &p[0], &p[1])
         } else {
             row.clone()

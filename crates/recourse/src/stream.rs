@@ -92,6 +92,14 @@ impl ValueBounds {
         self.lower.len()
     }
 
+    /// `row` with each value held within its variable's range.
+    pub fn clamp(&self, row: &[f64]) -> Vec<f64> {
+        row.iter()
+            .enumerate()
+            .map(|(j, x)| x.clamp(self.lower[j], self.upper[j]))
+            .collect()
+    }
+
     /// Shortens θ so that `row + θ` goes no further outside the bounds than `row` is.
     pub fn limit(&self, row: &[f64], theta: &mut [f64]) {
         for (j, (x, t)) in row.iter().zip(theta.iter_mut()).enumerate() {
