@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use rand::Rng;
-use remedy_app::ts::{TsFitConfig, TsModel, ts_fit};
+use remedy_app::ts::{TsFitConfig, ts_fit};
 use remedy_core::{Column, Table, seed};
 use remedy_nn::NoObserver;
 
