@@ -737,7 +737,13 @@ impl Monitor {
                 .collect(),
         );
         if let Some(reference) = &m.innovations {
-            let causes = crate::ts_cause::window_causes(&m.gvar, reference, &st.observed, w)?;
+            let causes = crate::ts_cause::window_causes(
+                &m.gvar,
+                reference,
+                m.manifest.bounds.as_ref(),
+                &st.observed,
+                w,
+            )?;
             let (names, p) = crate::ts_cause::named(&causes, &m.manifest.variables);
             out.root_causes = Some(names);
             out.root_cause_p = Some(p);

@@ -19,6 +19,7 @@ use std::collections::BTreeMap;
 
 use remedy_causal::Gvar;
 use remedy_core::Result;
+use remedy_recourse::stream::ValueBounds;
 use remedy_rootcause::{FamilyWise, PValueReference};
 
 /// The family-wise rule over the variables of one alarm.
@@ -60,10 +61,15 @@ pub struct WindowCauses {
 
 /// The root causes of the window made of the last `steps` rows of `observed` (raw rows in
 /// the model's levels; the rows before them serve as GVAR's lags, so `observed` should hold
-/// `steps + K` rows; steps without K rows before them are not judged).
+/// `steps + K` rows; steps without K rows before them are not judged). With `range` (the
+/// training range), GVAR's coefficients are taken at its edge for values beyond it
+/// ([`Gvar::predict_next_batch_held`]): a fault far outside the data otherwise makes the
+/// coefficient networks answer at random, and the children of the faulty variable get
+/// abnormal innovations they do not have.
 pub fn window_causes(
     gvar: &Gvar,
     reference: &PValueReference,
+    range: Option<&ValueBounds>,
     observed: &[Vec<f64>],
     steps: usize,
 ) -> Result<WindowCauses> {
@@ -79,7 +85,10 @@ pub fn window_causes(
             pvalues: vec![1.0; d],
         });
     }
-    let predicted = gvar.predict_next_batch(&windows)?;
+    let predicted = match range {
+        Some(b) => gvar.predict_next_batch_held(&windows, &b.lower, &b.upper)?,
+        None => gvar.predict_next_batch(&windows)?,
+    };
     let residuals: Vec<Vec<f64>> = predicted
         .iter()
         .zip(&observed[first..])

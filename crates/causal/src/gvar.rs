@@ -642,6 +642,64 @@ impl Gvar {
         Ok(self.denormalize(&z))
     }
 
+    /// As [`Gvar::predict_next_batch`], with each coefficient network fed the lagged values
+    /// held within `[lower, upper]` (raw units, per variable) while the coefficients multiply
+    /// the values themselves: x̂_t = Σ_k Ψ_k(clamp(x_{t−k})) x_{t−k} (Eq. 2 with its
+    /// coefficients taken at the edge of the range). Inside the range it is GVAR; beyond it
+    /// the prediction goes on linearly with the edge's coefficients instead of whatever the
+    /// coefficient networks make of inputs they never saw (ReLU layers far out, tanh
+    /// saturated: coefficients of any sign).
+    pub fn predict_next_batch_held(
+        &self,
+        windows: &[&[Vec<f64>]],
+        lower: &[f64],
+        upper: &[f64],
+    ) -> Result<Vec<Vec<f64>>> {
+        let (k, d) = (self.lags(), self.dim);
+        if lower.len() != d || upper.len() != d {
+            return Err(Error::invalid(format!(
+                "GVAR input range for {} and {} variables, the model has {d}",
+                lower.len(),
+                upper.len()
+            )));
+        }
+        let (mut plain, mut held) = (Vec::new(), Vec::new());
+        for (i, w) in windows.iter().enumerate() {
+            check_window(w, k, d, "GVAR")
+                .map_err(|e| Error::invalid(format!("window {i}: {e}")))?;
+            let tail = &w[w.len() - k..];
+            let clamped: Vec<Vec<f64>> = tail
+                .iter()
+                .map(|r| {
+                    r.iter()
+                        .enumerate()
+                        .map(|(j, v)| v.clamp(lower[j], upper[j].max(lower[j])))
+                        .collect()
+                })
+                .collect();
+            for (rows, out) in [(tail.to_vec(), &mut plain), (clamped, &mut held)] {
+                let mut z = zscore(&rows, &self.mean, &self.std);
+                z.push(vec![0.0; d]);
+                out.push(z);
+            }
+        }
+        let (ex, ex_held) = (Examples::new(&plain, k, d), Examples::new(&held, k, d));
+        let device = remedy_nn::cpu();
+        let idx: Vec<usize> = (0..ex.len()).collect();
+        let z: Vec<f32> = idx
+            .chunks(CHUNK)
+            .flat_map(|c| {
+                let psi = self.net.coefficients(ex_held.lagged(c, &device));
+                tensor::to_flat(GvarNet::combine(psi, ex.lagged(c, &device)))
+            })
+            .collect();
+        let z: Vec<Vec<f64>> = z
+            .chunks(d)
+            .map(|r| r.iter().map(|v| f64::from(*v)).collect())
+            .collect();
+        Ok(self.denormalize(&z))
+    }
+
     /// One-step predictions x̂_t (raw units) for t = K..len of `series`, batched: row i is the
     /// prediction of step K + i.
     pub fn predict(&self, series: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
@@ -932,6 +990,37 @@ mod tests {
             .granger_graph(&["x", "w", "y", "z"].map(String::from), 0.1)
             .unwrap();
         assert_eq!(graph.names().len(), 4);
+        // Held coefficients: inside the range, GVAR itself; beyond it, linear in the values
+        // with the coefficients at the edge (doubling the excess doubles the change).
+        let lower: Vec<f64> = (0..4)
+            .map(|j| s.iter().map(|r| r[j]).fold(f64::MAX, f64::min))
+            .collect();
+        let upper: Vec<f64> = (0..4)
+            .map(|j| s.iter().map(|r| r[j]).fold(f64::MIN, f64::max))
+            .collect();
+        let inside = &s[..4];
+        assert_eq!(
+            g.predict_next_batch_held(&[inside], &lower, &upper)
+                .unwrap(),
+            g.predict_next_batch(&[inside]).unwrap()
+        );
+        let at = |excess: f64| {
+            let mut w = inside.to_vec();
+            w[3][0] = upper[0] + excess;
+            g.predict_next_batch_held(&[&w], &lower, &upper).unwrap()[0].clone()
+        };
+        let (p0, p1, p2) = (at(0.0), at(10.0), at(20.0));
+        for j in 0..4 {
+            let (d1, d2) = (p1[j] - p0[j], p2[j] - p0[j]);
+            assert!(
+                (d2 - 2.0 * d1).abs() < 1e-3 * (1.0 + d2.abs()),
+                "{j}: {d1} {d2}"
+            );
+        }
+        assert!(
+            g.predict_next_batch_held(&[inside], &lower[..3], &upper)
+                .is_err()
+        );
     }
 
     #[test]

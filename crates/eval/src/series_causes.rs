@@ -6,6 +6,9 @@
 //! next steps but a normal innovation, so the gap between the two rows is what the Granger
 //! model adds.
 //!
+//! The innovations are GVAR's with its coefficients held at the edge of the training range
+//! beyond it, as `ts monitor` computes them when the model keeps that range.
+//!
 //! Each abnormal series is judged once, at its first alarm whose window holds an event step
 //! (series the detector never flags there are not judged); precision, recall and F1 are over
 //! the variable slots of the judged alarms (as [`remedy_rootcause::metrics`]).
@@ -15,6 +18,7 @@ use remedy_causal::Gvar;
 use remedy_core::Result;
 use remedy_data::timeseries::TestSeries;
 use remedy_recourse::series::SeriesModels;
+use remedy_recourse::stream::ValueBounds;
 use remedy_rootcause::PValueReference;
 use serde::{Deserialize, Serialize};
 
@@ -55,6 +59,7 @@ pub fn evaluate(
 ) -> Result<SeriesCauses> {
     let innovations = ts_cause::fit_reference(gvar, train)?;
     let values = value_reference(gvar, train)?;
+    let bounds = ValueBounds::from_series(train)?;
     let w = models.window();
     let tau = models.usad.threshold;
     let d = gvar.dim();
@@ -77,7 +82,9 @@ pub fn evaluate(
         };
         let t = ends[i];
         truth.push(event.variables.clone());
-        by_innovation.push(ts_cause::window_causes(gvar, &innovations, &x[..=t], w)?.variables);
+        by_innovation.push(
+            ts_cause::window_causes(gvar, &innovations, Some(&bounds), &x[..=t], w)?.variables,
+        );
         let z = standardised(gvar, &x[t + 1 - w..=t]);
         by_value.push(ts_cause::judge(&values, &z)?.variables);
     }
