@@ -18,6 +18,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
@@ -342,6 +343,9 @@ pub fn fit(
         .map(|j| sample_sd(&tr.iter().map(|r| r[j]).collect::<Vec<_>>()))
         .collect();
 
+    // Stage timings go to `tracing` (`remedy -v fit` prints them): the profile of
+    // docs/PERFORMANCE.md.
+    let clock = Instant::now();
     let mut drng = seed::child(config.seed, "detector");
     let (detector, differentiable, save_detector): (
         Box<dyn AnomalyDetector>,
@@ -385,6 +389,11 @@ pub fn fit(
             )
         }
     };
+    tracing::info!(
+        seconds = clock.elapsed().as_secs_f64(),
+        "trained the detector"
+    );
+    let clock = Instant::now();
     let held_out = va.len() >= MIN_CALIBRATION_ROWS;
     let normal_scores = score_grid(&detector.score(if held_out { &va } else { &tr })?);
     let support = if held_out {
@@ -408,6 +417,11 @@ pub fn fit(
         );
         None
     };
+    tracing::info!(
+        seconds = clock.elapsed().as_secs_f64(),
+        "scored the normal rows and fitted the plausibility support"
+    );
+    let clock = Instant::now();
     let mut crng = seed::child(config.seed, "causal");
     let (causal, soft, save_causal): (Box<dyn CausalModel>, Arc<dyn SoftCounterfactual>, SaveFn) =
         match config.causal {
@@ -434,6 +448,11 @@ pub fn fit(
                 )
             }
         };
+    tracing::info!(
+        seconds = clock.elapsed().as_secs_f64(),
+        "fitted the causal model"
+    );
+    let clock = Instant::now();
     let noise = causal.abduct_batch(&tr)?;
     let noise_reference = NoiseReference::fit_blocks(
         &noise,
@@ -478,6 +497,11 @@ pub fn fit(
         threshold = detector.threshold(),
         "fitted detector, causal model and root-cause reference"
     );
+    tracing::info!(
+        seconds = clock.elapsed().as_secs_f64(),
+        "abducted the noise and fitted the root-cause references"
+    );
+    let clock = Instant::now();
     let network = match config.recourse {
         RecourseKind::Search => None,
         RecourseKind::Network => network::train(
@@ -502,6 +526,12 @@ pub fn fit(
             observer,
         )?,
     };
+    if network.is_some() {
+        tracing::info!(
+            seconds = clock.elapsed().as_secs_f64(),
+            "trained the recourse network"
+        );
+    }
     let manifest = Manifest {
         format: FORMAT.to_string(),
         format_version: FORMAT_VERSION,
