@@ -35,14 +35,23 @@ pub fn fit_reference(gvar: &Gvar, train: &[Vec<Vec<f64>>]) -> Result<PValueRefer
     for s in train.iter().filter(|s| s.len() > gvar.lags()) {
         noise.extend(standardised(gvar, &gvar.residuals(s)?));
     }
-    if noise.len() > MAX_CALIBRATION {
-        let n = noise.len();
-        noise = (0..MAX_CALIBRATION)
-            .map(|i| noise[i * n / MAX_CALIBRATION].clone())
-            .collect();
+    reference(thin(noise), gvar.dim())
+}
+
+/// At most [`MAX_CALIBRATION`] of `rows`, evenly spaced.
+pub fn thin(rows: Vec<Vec<f64>>) -> Vec<Vec<f64>> {
+    let n = rows.len();
+    if n <= MAX_CALIBRATION {
+        return rows;
     }
-    let d = gvar.dim();
-    PValueReference::fit(&noise, &vec![1; d], &(0..d).collect::<Vec<_>>(), 0.0)
+    (0..MAX_CALIBRATION)
+        .map(|i| rows[i * n / MAX_CALIBRATION].clone())
+        .collect()
+}
+
+/// A p-value reference of `d` one-value blocks on `rows`.
+pub fn reference(rows: Vec<Vec<f64>>, d: usize) -> Result<PValueReference> {
+    PValueReference::fit(&rows, &vec![1; d], &(0..d).collect::<Vec<_>>(), 0.0)
 }
 
 fn standardised(gvar: &Gvar, residuals: &[Vec<f64>]) -> Vec<Vec<f64>> {

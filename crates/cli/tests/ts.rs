@@ -29,6 +29,20 @@ fn fitted(dir: &Path) {
         .success();
 }
 
+/// `ts monitor --model MODEL` over `input`: its answers.
+fn monitored(model: &Path, input: String) -> Vec<serde_json::Value> {
+    let out = remedy()
+        .args(["ts", "monitor", "--model"])
+        .arg(model)
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    lines(&out)
+}
+
 fn lines(out: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8(out.to_vec())
         .unwrap()
@@ -42,16 +56,7 @@ fn fit_then_monitor_a_csv_stream_and_a_jsonl_stream() {
     let dir = tempfile::tempdir().unwrap();
     fitted(dir.path());
     let test = std::fs::read_to_string(dir.path().join("data/test.csv")).unwrap();
-    let out = remedy()
-        .args(["ts", "monitor", "--model"])
-        .arg(dir.path().join("model"))
-        .write_stdin(test.clone())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let steps = lines(&out);
+    let steps = monitored(&dir.path().join("model"), test.clone());
     // 12 series of 50 steps (RecAD spec §2.1), one answer per step.
     assert_eq!(steps.len(), test.lines().count() - 1);
     assert!(steps[0]["score"].is_null(), "no full window at step 0");
@@ -183,16 +188,7 @@ fn alarms_name_the_shocked_variables_as_root_causes() {
             shocked.insert(c[0].to_string(), (c[col("t")].parse::<usize>().unwrap(), v));
         }
     }
-    let out = remedy()
-        .args(["ts", "monitor", "--model"])
-        .arg(dir.path().join("model"))
-        .write_stdin(test.clone())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let steps = lines(&out);
+    let steps = monitored(&dir.path().join("model"), test.clone());
     let (mut judged, mut exact) = (0, 0);
     for s in &steps {
         if s["alarm"] != true {
@@ -247,16 +243,7 @@ fn alarms_name_the_shocked_variables_as_root_causes() {
     let mut old: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     old["files"].as_object_mut().unwrap().remove("innovations");
     std::fs::write(&manifest_path, old.to_string()).unwrap();
-    let out = remedy()
-        .args(["ts", "monitor", "--model"])
-        .arg(&model)
-        .write_stdin(test)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let old_steps = lines(&out);
+    let old_steps = monitored(&model, test);
     assert!(old_steps.iter().any(|s| s["alarm"] == true));
     assert!(old_steps.iter().all(|s| s["root_causes"].is_null()));
 }

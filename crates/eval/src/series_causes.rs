@@ -22,9 +22,6 @@ use remedy_recourse::stream::ValueBounds;
 use remedy_rootcause::PValueReference;
 use serde::{Deserialize, Serialize};
 
-/// Most calibration rows of the values' reference (as the innovations').
-const MAX_CALIBRATION: usize = 10_000;
-
 /// One rule's sets against the true ones.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CauseScore {
@@ -127,16 +124,9 @@ fn standardised(gvar: &Gvar, rows: &[Vec<f64>]) -> Vec<Vec<f64>> {
         .collect()
 }
 
-/// The values' reference: every training step's z-scores (evenly thinned to at most
-/// [`MAX_CALIBRATION`]).
+/// The values' reference: every training step's z-scores (evenly thinned as the
+/// innovations').
 fn value_reference(gvar: &Gvar, train: &[Vec<Vec<f64>>]) -> Result<PValueReference> {
-    let mut z: Vec<Vec<f64>> = train.iter().flat_map(|s| standardised(gvar, s)).collect();
-    if z.len() > MAX_CALIBRATION {
-        let n = z.len();
-        z = (0..MAX_CALIBRATION)
-            .map(|i| z[i * n / MAX_CALIBRATION].clone())
-            .collect();
-    }
-    let d = gvar.dim();
-    PValueReference::fit(&z, &vec![1; d], &(0..d).collect::<Vec<_>>(), 0.0)
+    let z: Vec<Vec<f64>> = train.iter().flat_map(|s| standardised(gvar, s)).collect();
+    ts_cause::reference(ts_cause::thin(z), gvar.dim())
 }
