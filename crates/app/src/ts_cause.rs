@@ -87,12 +87,8 @@ pub fn window_causes(
     let windows: Vec<&[Vec<f64>]> = (first..observed.len())
         .map(|t| &observed[t - k..t])
         .collect();
-    let d = gvar.dim();
     if windows.is_empty() {
-        return Ok(WindowCauses {
-            variables: Vec::new(),
-            pvalues: vec![1.0; d],
-        });
+        return judge(reference, &[]);
     }
     let predicted = match range {
         Some(b) => gvar.predict_next_batch_held(&windows, &b.lower, &b.upper)?,

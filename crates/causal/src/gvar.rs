@@ -614,32 +614,15 @@ impl Gvar {
         let mut padded = zscore(tail, &self.mean, &self.std);
         padded.push(vec![0.0; self.dim]);
         let ex = Examples::new(&[padded], self.lags(), self.dim);
-        let z: Vec<f64> = predict_z(&self.net, &ex)
-            .into_iter()
-            .map(f64::from)
-            .collect();
-        Ok(self.denormalize(&[z]).remove(0))
+        Ok(self.raw_rows(&predict_z(&self.net, &ex)).remove(0))
     }
 
     /// The one-step prediction after each of `windows` (raw units, each at least K rows; the
     /// last K rows are used), in one batched pass: what a streaming walk over many series in
     /// lockstep needs.
     pub fn predict_next_batch(&self, windows: &[&[Vec<f64>]]) -> Result<Vec<Vec<f64>>> {
-        let (k, d) = (self.lags(), self.dim);
-        let mut padded = Vec::with_capacity(windows.len());
-        for (i, w) in windows.iter().enumerate() {
-            check_window(w, k, d, "GVAR")
-                .map_err(|e| Error::invalid(format!("window {i}: {e}")))?;
-            let mut z = zscore(&w[w.len() - k..], &self.mean, &self.std);
-            z.push(vec![0.0; d]);
-            padded.push(z);
-        }
-        let ex = Examples::new(&padded, k, d);
-        let z: Vec<Vec<f64>> = predict_z(&self.net, &ex)
-            .chunks(d)
-            .map(|r| r.iter().map(|v| f64::from(*v)).collect())
-            .collect();
-        Ok(self.denormalize(&z))
+        let ex = self.window_examples(windows, None)?;
+        Ok(self.raw_rows(&predict_z(&self.net, &ex)))
     }
 
     /// As [`Gvar::predict_next_batch`], with each coefficient network fed the lagged values
@@ -655,7 +638,7 @@ impl Gvar {
         lower: &[f64],
         upper: &[f64],
     ) -> Result<Vec<Vec<f64>>> {
-        let (k, d) = (self.lags(), self.dim);
+        let d = self.dim;
         if lower.len() != d || upper.len() != d {
             return Err(Error::invalid(format!(
                 "GVAR input range for {} and {} variables, the model has {d}",
@@ -663,41 +646,62 @@ impl Gvar {
                 upper.len()
             )));
         }
-        let (mut plain, mut held) = (Vec::new(), Vec::new());
-        for (i, w) in windows.iter().enumerate() {
-            check_window(w, k, d, "GVAR")
-                .map_err(|e| Error::invalid(format!("window {i}: {e}")))?;
-            let tail = &w[w.len() - k..];
-            let clamped: Vec<Vec<f64>> = tail
-                .iter()
-                .map(|r| {
-                    r.iter()
-                        .enumerate()
-                        .map(|(j, v)| v.clamp(lower[j], upper[j].max(lower[j])))
-                        .collect()
-                })
-                .collect();
-            for (rows, out) in [(tail.to_vec(), &mut plain), (clamped, &mut held)] {
-                let mut z = zscore(&rows, &self.mean, &self.std);
-                z.push(vec![0.0; d]);
-                out.push(z);
-            }
-        }
-        let (ex, ex_held) = (Examples::new(&plain, k, d), Examples::new(&held, k, d));
+        let ex = self.window_examples(windows, None)?;
+        let held = self.window_examples(windows, Some((lower, upper)))?;
         let device = remedy_nn::cpu();
         let idx: Vec<usize> = (0..ex.len()).collect();
         let z: Vec<f32> = idx
             .chunks(CHUNK)
             .flat_map(|c| {
-                let psi = self.net.coefficients(ex_held.lagged(c, &device));
+                let psi = self.net.coefficients(held.lagged(c, &device));
                 tensor::to_flat(GvarNet::combine(psi, ex.lagged(c, &device)))
             })
             .collect();
+        Ok(self.raw_rows(&z))
+    }
+
+    /// Each window's last K rows (checked), z-scored and followed by an empty target row, as
+    /// [`Examples`] reads them; with `hold`, each value first held within `[lower, upper]` of
+    /// its variable (raw units).
+    fn window_examples(
+        &self,
+        windows: &[&[Vec<f64>]],
+        hold: Option<(&[f64], &[f64])>,
+    ) -> Result<Examples> {
+        let (k, d) = (self.lags(), self.dim);
+        let mut padded = Vec::with_capacity(windows.len());
+        for (i, w) in windows.iter().enumerate() {
+            check_window(w, k, d, "GVAR")
+                .map_err(|e| Error::invalid(format!("window {i}: {e}")))?;
+            let tail = &w[w.len() - k..];
+            let mut z = match hold {
+                Some((lower, upper)) => {
+                    let held: Vec<Vec<f64>> = tail
+                        .iter()
+                        .map(|r| {
+                            r.iter()
+                                .enumerate()
+                                .map(|(j, v)| v.clamp(lower[j], upper[j].max(lower[j])))
+                                .collect()
+                        })
+                        .collect();
+                    zscore(&held, &self.mean, &self.std)
+                }
+                None => zscore(tail, &self.mean, &self.std),
+            };
+            z.push(vec![0.0; d]);
+            padded.push(z);
+        }
+        Ok(Examples::new(&padded, k, d))
+    }
+
+    /// Raw rows from the network's flat z-space predictions (`d` values per row).
+    fn raw_rows(&self, z: &[f32]) -> Vec<Vec<f64>> {
         let z: Vec<Vec<f64>> = z
-            .chunks(d)
+            .chunks(self.dim)
             .map(|r| r.iter().map(|v| f64::from(*v)).collect())
             .collect();
-        Ok(self.denormalize(&z))
+        self.denormalize(&z)
     }
 
     /// One-step predictions x̂_t (raw units) for t = K..len of `series`, batched: row i is the
@@ -706,11 +710,7 @@ impl Gvar {
         check_window(series, self.lags() + 1, self.dim, "GVAR")?;
         let z = zscore(series, &self.mean, &self.std);
         let ex = Examples::new(&[z], self.lags(), self.dim);
-        let p: Vec<Vec<f64>> = predict_z(&self.net, &ex)
-            .chunks(self.dim)
-            .map(|r| r.iter().map(|v| f64::from(*v)).collect())
-            .collect();
-        Ok(self.denormalize(&p))
+        Ok(self.raw_rows(&predict_z(&self.net, &ex)))
     }
 
     /// Residuals ε̂_t = x_t − x̂_t (raw units; divide by [`Gvar::std`] for the z-space

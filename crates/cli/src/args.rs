@@ -374,8 +374,9 @@ pub struct SkabArgs {
     /// training rows, so both variants score the same steps.
     #[arg(long, default_value_t = 400)]
     pub warmup: usize,
-    /// Also evaluate recourse (experimental): RecAD and the MLP, LSTM, VAR and GVAR baselines
-    /// acting on the per-file models' alarms, walked four windows in each model's GVAR world.
+    /// Also evaluate recourse: RecAD and the MLP, LSTM, VAR and GVAR baselines acting on the
+    /// per-file models' alarms, walked four windows in each model's GVAR world (held within
+    /// its training range).
     #[arg(long)]
     pub recourse: bool,
     /// Skip the model fitted on the anomaly-free recording.

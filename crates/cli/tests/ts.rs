@@ -29,11 +29,12 @@ fn fitted(dir: &Path) {
         .success();
 }
 
-/// `ts monitor --model MODEL` over `input`: its answers.
-fn monitored(model: &Path, input: String) -> Vec<serde_json::Value> {
+/// `ts monitor --model MODEL [EXTRA]` over `input`: its answers.
+fn monitored(model: &Path, extra: &[&str], input: String) -> Vec<serde_json::Value> {
     let out = remedy()
         .args(["ts", "monitor", "--model"])
         .arg(model)
+        .args(extra)
         .write_stdin(input)
         .assert()
         .success()
@@ -56,7 +57,7 @@ fn fit_then_monitor_a_csv_stream_and_a_jsonl_stream() {
     let dir = tempfile::tempdir().unwrap();
     fitted(dir.path());
     let test = std::fs::read_to_string(dir.path().join("data/test.csv")).unwrap();
-    let steps = monitored(&dir.path().join("model"), test.clone());
+    let steps = monitored(&dir.path().join("model"), &[], test.clone());
     // 12 series of 50 steps (RecAD spec §2.1), one answer per step.
     assert_eq!(steps.len(), test.lines().count() - 1);
     assert!(steps[0]["score"].is_null(), "no full window at step 0");
@@ -131,32 +132,14 @@ fn fit_then_monitor_a_csv_stream_and_a_jsonl_stream() {
             format!("{}\n", serde_json::Value::Object(obj))
         })
         .collect();
-    let out2 = remedy()
-        .args(["ts", "monitor", "--model"])
-        .arg(dir.path().join("model"))
-        .write_stdin(jsonl)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
     assert_eq!(
-        lines(&out2),
+        monitored(&dir.path().join("model"), &[], jsonl),
         steps,
         "CSV and JSON lines give the same answers"
     );
     // Assuming every action applied, the counterfactual world has no more alarms than the
     // observed one (each acted window is judged after its action).
-    let applied = remedy()
-        .args(["ts", "monitor", "--assume-applied", "--model"])
-        .arg(dir.path().join("model"))
-        .write_stdin(test)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let applied_alarms = lines(&applied)
+    let applied_alarms = monitored(&dir.path().join("model"), &["--assume-applied"], test)
         .iter()
         .filter(|s| s["alarm"] == true)
         .count();
@@ -188,7 +171,7 @@ fn alarms_name_the_shocked_variables_as_root_causes() {
             shocked.insert(c[0].to_string(), (c[col("t")].parse::<usize>().unwrap(), v));
         }
     }
-    let steps = monitored(&dir.path().join("model"), test.clone());
+    let steps = monitored(&dir.path().join("model"), &[], test.clone());
     let (mut judged, mut exact) = (0, 0);
     for s in &steps {
         if s["alarm"] != true {
@@ -243,7 +226,7 @@ fn alarms_name_the_shocked_variables_as_root_causes() {
     let mut old: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     old["files"].as_object_mut().unwrap().remove("innovations");
     std::fs::write(&manifest_path, old.to_string()).unwrap();
-    let old_steps = monitored(&model, test);
+    let old_steps = monitored(&model, &[], test);
     assert!(old_steps.iter().any(|s| s["alarm"] == true));
     assert!(old_steps.iter().all(|s| s["root_causes"].is_null()));
 }
@@ -390,19 +373,7 @@ fn warmup_judges_a_series_at_its_own_level() {
             .collect();
         shifted.push_str(&format!("7,{},{}\n", cells[1], values.join(",")));
     }
-    let monitor = |extra: &[&str]| {
-        let out = remedy()
-            .args(["ts", "monitor", "--model"])
-            .arg(dir.path().join("model"))
-            .args(extra)
-            .write_stdin(shifted.clone())
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        lines(&out)
-    };
+    let monitor = |extra: &[&str]| monitored(&dir.path().join("model"), extra, shifted.clone());
     let plain = monitor(&[]);
     let scored: Vec<&serde_json::Value> = plain.iter().filter(|s| !s["score"].is_null()).collect();
     assert!(

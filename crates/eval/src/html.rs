@@ -327,10 +327,7 @@ pub fn recad_page(r: &crate::recad::RecadReport, command: &str) -> Report {
             "exact set",
             "variables named",
         ]);
-        for (name, m) in [
-            ("innovations (GVAR, ts monitor)", &c.innovations),
-            ("values (z-scores)", &c.values),
-        ] {
+        for (name, m) in c.rules() {
             causes = causes.row([
                 Cell::text(name),
                 fmt(m.precision),

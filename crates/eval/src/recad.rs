@@ -239,7 +239,7 @@ pub fn run(settings: &RecadSettings, observer: &mut dyn Observer) -> Result<Reca
         models
     };
     let granger = granger_auroc(&gvar.granger_scores(), data.graph(), false)?;
-    let root_causes = crate::series_causes::evaluate(&models, &gvar, &train, data.test())?;
+    let root_causes = crate::series_causes::evaluate(&models, &train, data.test())?;
     let half = s.n_test / 2;
     let (rec_train, rec_test) = data.test().split_at(half);
     let tau = usad.threshold;

@@ -34,6 +34,16 @@ pub struct CauseScore {
     pub named: f64,
 }
 
+impl SeriesCauses {
+    /// The two rules by name, in table order (the CLI's table and the page).
+    pub fn rules(&self) -> [(&'static str, &CauseScore); 2] {
+        [
+            ("innovations (GVAR)", &self.innovations),
+            ("values (z-scores)", &self.values),
+        ]
+    }
+}
+
 /// Both rules on the same alarms.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesCauses {
@@ -50,10 +60,10 @@ pub struct SeriesCauses {
 /// Judges both rules on `test`'s first alarms (see the module docs).
 pub fn evaluate(
     models: &SeriesModels<'_>,
-    gvar: &Gvar,
     train: &[Vec<Vec<f64>>],
     test: &[TestSeries],
 ) -> Result<SeriesCauses> {
+    let gvar = models.gvar;
     let innovations = ts_cause::fit_reference(gvar, train)?;
     let values = value_reference(gvar, train)?;
     let bounds = ValueBounds::from_series(train)?;
@@ -82,7 +92,7 @@ pub fn evaluate(
         by_innovation.push(
             ts_cause::window_causes(gvar, &innovations, Some(&bounds), &x[..=t], w)?.variables,
         );
-        let z = standardised(gvar, &x[t + 1 - w..=t]);
+        let z = gvar.normalize(&x[t + 1 - w..=t])?;
         by_value.push(ts_cause::judge(&values, &z)?.variables);
     }
     let candidates: Vec<usize> = (0..d).collect();
@@ -112,21 +122,12 @@ fn mean_len(sets: &[Vec<usize>]) -> f64 {
     sets.iter().map(Vec::len).sum::<usize>() as f64 / sets.len() as f64
 }
 
-/// Rows as z-scores against GVAR's training mean and sd.
-fn standardised(gvar: &Gvar, rows: &[Vec<f64>]) -> Vec<Vec<f64>> {
-    rows.iter()
-        .map(|r| {
-            r.iter()
-                .zip(gvar.mean().iter().zip(gvar.std()))
-                .map(|(v, (m, s))| (v - m) / s)
-                .collect()
-        })
-        .collect()
-}
-
 /// The values' reference: every training step's z-scores (evenly thinned as the
 /// innovations').
 fn value_reference(gvar: &Gvar, train: &[Vec<Vec<f64>>]) -> Result<PValueReference> {
-    let z: Vec<Vec<f64>> = train.iter().flat_map(|s| standardised(gvar, s)).collect();
+    let mut z = Vec::new();
+    for s in train {
+        z.extend(gvar.normalize(s)?);
+    }
     ts_cause::reference(ts_cause::thin(z), gvar.dim())
 }

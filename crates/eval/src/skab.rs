@@ -74,7 +74,7 @@ pub struct SkabSettings {
     /// Also fit on the anomaly-free recording and monitor every experiment with it.
     pub anomaly_free: bool,
     /// Also evaluate recourse on the per-file models' alarms ([`recourse`]; off by default:
-    /// its costs are not yet understood, see docs/RESULTS.md).
+    /// it fits three more predictors per file).
     pub recourse: bool,
     /// The anomaly-free model's `threshold_times` (its other settings are `fit`'s).
     pub free_threshold_times: Option<f64>,
@@ -341,6 +341,11 @@ fn experiment_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files.into_iter().map(|(_, p)| p).collect())
 }
 
+/// The eight sensors' columns of an experiment's table, in [`SENSORS`] order.
+fn sensor_columns(table: &Table) -> Result<Vec<&[f64]>> {
+    SENSORS.iter().map(|s| table.numeric(s)).collect()
+}
+
 /// What a monitor said over an experiment: its alarms counted against the labels, and the
 /// first alarm on a labelled step with the root causes it named.
 struct Monitored {
@@ -357,10 +362,7 @@ fn monitor(
     warmup: usize,
     labels: &[bool],
 ) -> Result<Monitored> {
-    let columns: Vec<&[f64]> = SENSORS
-        .iter()
-        .map(|s| table.numeric(s))
-        .collect::<Result<_>>()?;
+    let columns = sensor_columns(table)?;
     let first = rows.first().copied().unwrap_or(0);
     let mut m = model.monitor(false).with_warmup(warmup.min(first));
     for r in first - warmup.min(first)..first {
@@ -386,9 +388,10 @@ fn monitor(
 const GRANGER_FALLBACK: f64 = 0.1;
 
 /// Windows each method acts on from an experiment's first alarm: the RecAD reference code's
-/// 4. Walking the whole scored stretch (300-600 steps) in a GVAR world compounds the
-/// predictions into values thousands of sds out (measured: costs of 10⁶ in z units for every
-/// method on `other`), which judges the world model, not the actions.
+/// 4. Walking the whole scored stretch (300-600 steps) in RecAD's plain GVAR world compounded
+/// the predictions into values thousands of sds out (measured before the world was held
+/// within the training range: costs of 10⁶ in z units for every method on `other`; not
+/// measured since), which judges the world model, not the actions.
 const HORIZON: usize = 4;
 
 /// Each method's walks of one experiment's scored rows, in the per-file model's GVAR
@@ -503,17 +506,13 @@ pub fn run(settings: &SkabSettings, observer: &mut dyn Observer) -> Result<SkabR
                 });
             }
             if settings.recourse {
-                let rows = |idx: &[usize]| -> Result<Vec<Vec<f64>>> {
-                    let columns: Vec<&[f64]> = SENSORS
-                        .iter()
-                        .map(|s| f.table.numeric(s))
-                        .collect::<Result<_>>()?;
-                    Ok(idx
-                        .iter()
+                let columns = sensor_columns(&f.table)?;
+                let rows = |idx: &[usize]| -> Vec<Vec<f64>> {
+                    idx.iter()
                         .map(|&r| columns.iter().map(|c| c[r]).collect())
-                        .collect())
+                        .collect()
                 };
-                let done = recourse(&model, &rows(&train)?, &rows(&test)?, settings, observer)?;
+                let done = recourse(&model, &rows(&train), &rows(&test), settings, observer)?;
                 for (name, (w, secs)) in done {
                     walks.entry(name).or_default().push((
                         w,

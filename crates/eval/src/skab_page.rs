@@ -112,8 +112,8 @@ pub fn skab_page(r: &SkabReport, command: &str) -> Report {
                 ]);
             }
         }
-        page.section("Recourse (experimental)").table(table.caption(
-            "Each method acts on the per-file models' alarms, four windows from the first, in each model's GVAR abduction-action-prediction world (RecAD's evaluation on real data).",
+        page.section("Recourse").table(table.caption(
+            "Each method acts on the per-file models' alarms, four windows from the first, in each model's GVAR abduction-action-prediction world held within its training range (RecAD's evaluation on real data).",
         ));
     }
     page

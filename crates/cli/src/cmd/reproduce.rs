@@ -302,10 +302,7 @@ fn recad_table(r: &RecadReport) -> String {
             c.judged, c.series, c.true_size
         ));
         s.push_str("rule                 precision  recall     F1  exact set  named\n");
-        for (name, m) in [
-            ("innovations (GVAR)", &c.innovations),
-            ("values (z-scores)", &c.values),
-        ] {
+        for (name, m) in c.rules() {
             s.push_str(&format!(
                 "{name:<19}  {:>9.3}  {:>6.3}  {:>5.3}  {:>9.3}  {:>5.2}\n",
                 m.precision, m.recall, m.f1, m.exact_set, m.named
