@@ -7,6 +7,7 @@
 //! propagated through the graph). Library code never prints: progress goes to the
 //! [`remedy_nn::Observer`] passed in, diagnostics to `tracing`.
 
+mod components;
 pub mod data;
 pub mod discover;
 mod evidence;

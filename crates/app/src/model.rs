@@ -22,7 +22,6 @@ use std::time::Instant;
 
 use rand::Rng;
 use rand::seq::SliceRandom;
-use remedy_causal::{AnmConfig, SoftCounterfactual, VacaConfig};
 use remedy_core::dag::DagJson;
 use remedy_core::io::write_atomic;
 use remedy_core::schema::FeatureType;
@@ -31,15 +30,13 @@ use remedy_core::traits::CausalModel;
 use remedy_core::{Dag, Error, Result, Schema, Table, seed};
 use remedy_detect::deepsvdd::ColumnScale;
 use remedy_detect::encode::TabularEncoder;
-use remedy_detect::{
-    AnomalyDetector, Autoencoder, AutoencoderConfig, DeepSvdd, DeepSvddConfig,
-    DifferentiableDetector,
-};
-use remedy_nn::{Observer, TrainConfig};
+use remedy_detect::{AnomalyDetector, Autoencoder, AutoencoderConfig, DeepSvdd, DeepSvddConfig};
+use remedy_nn::{Observer, Recorded};
 use remedy_recourse::support::{self, NormalSupport};
 use remedy_rootcause::{NoiseReference, PValueReference, ReferenceFit};
 use serde::{Deserialize, Serialize};
 
+use crate::components::{DetectorParts, SaveFn, SharedDetector, cap, fit_causal};
 use crate::data;
 use crate::missing::{Missing, NormalValues};
 use crate::network::{self, NetworkConfig, RecourseNetwork, TrainInputs};
@@ -61,7 +58,7 @@ pub const MANIFEST_FILE: &str = "remedy.json";
 /// Base name of the detector's files.
 const DETECTOR: &str = "detector";
 /// Base name of the causal model's files.
-const CAUSAL: &str = "causal";
+pub(crate) const CAUSAL: &str = "causal";
 /// Base name of the recourse network's files.
 const RECOURSE: &str = "recourse";
 
@@ -120,6 +117,15 @@ pub struct FitConfig {
     /// --target`).
     #[serde(default)]
     pub target: Target,
+    /// Threads for work that is independent (today: the detector beside the causal model).
+    /// Results are bit-identical for any number; 1 runs everything on the caller's thread.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
+}
+
+/// Two threads: what is fastest on a 2-core machine (docs/PERFORMANCE.md), harmless on one.
+pub fn default_threads() -> usize {
+    2
 }
 
 impl Default for FitConfig {
@@ -135,6 +141,7 @@ impl Default for FitConfig {
             valid_fraction: 0.2,
             missing: Missing::Impute,
             target: Target::default(),
+            threads: default_threads(),
         }
     }
 }
@@ -242,9 +249,6 @@ pub struct Fitted {
     parts: Option<Parts>,
 }
 
-/// Writes one component into a directory.
-type SaveFn = Box<dyn Fn(&Path) -> Result<()> + Send + Sync>;
-
 /// What [`Fitted::save`] writes.
 struct Parts {
     save_detector: SaveFn,
@@ -258,13 +262,6 @@ impl std::fmt::Debug for Fitted {
         f.debug_struct("Fitted")
             .field("manifest", &self.manifest)
             .finish_non_exhaustive()
-    }
-}
-
-fn cap(train: &mut TrainConfig, epochs: Option<usize>) {
-    if let Some(e) = epochs {
-        train.epochs = e.max(1);
-        train.min_epochs = train.min_epochs.min(train.epochs);
     }
 }
 
@@ -344,55 +341,79 @@ pub fn fit(
         .collect();
 
     // Stage timings go to `tracing` (`remedy -v fit` prints them): the profile of
-    // docs/PERFORMANCE.md.
-    let clock = Instant::now();
-    let mut drng = seed::child(config.seed, "detector");
-    let (detector, differentiable, save_detector): (
-        Box<dyn AnomalyDetector>,
-        Arc<dyn DifferentiableDetector>,
-        SaveFn,
-    ) = match config.detector {
-        DetectorKind::Ae => {
-            let mut c = AutoencoderConfig::default();
-            cap(&mut c.train, config.epochs);
-            let m = Arc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
-            let s = m.clone();
-            (
-                Box::new(SharedDetector(m.clone())),
-                m,
-                Box::new(move |d: &Path| s.save(d, DETECTOR)),
-            )
-        }
-        DetectorKind::Deepsvdd => {
-            let mut c = DeepSvddConfig::default();
-            cap(&mut c.train, config.epochs);
-            // Every encoded column standardised, binary and one-hot too, as `reproduce` trains
-            // it (`ColumnScale`): with a raw 0/1 column the bias-free network reads a constant
-            // and can ignore the continuous columns. On generated Loan rows (seed 2) the
-            // detector then flags 292 of 1,000 test anomalies instead of 53, with 47 false
-            // alarms instead of 56.
-            let encoder = TabularEncoder::fit_with(&schema, &tr, c.scaling)?;
-            let columns = ColumnScale::fit(&encoder, &tr)?;
-            let m = Arc::new(c.fit_with_encoder(
-                encoder,
-                Some(columns),
-                &tr,
-                &va,
-                &mut drng,
-                observer,
-            )?);
-            let s = m.clone();
-            (
-                Box::new(SharedDetector(m.clone())),
-                m,
-                Box::new(move |d: &Path| s.save(d, DETECTOR)),
-            )
-        }
+    // docs/PERFORMANCE.md. The detector and the causal model learn from the same rows independently, each from its
+    // own seed: with two threads or more they train side by side, with the same bits as one
+    // after the other (the causal model's progress reaches `observer` when it has finished).
+    let fit_detector = |observer: &mut dyn Observer| -> Result<DetectorParts> {
+        let clock = Instant::now();
+        let mut drng = seed::child(config.seed, "detector");
+        let parts: DetectorParts = match config.detector {
+            DetectorKind::Ae => {
+                let mut c = AutoencoderConfig::default();
+                cap(&mut c.train, config.epochs);
+                let m = Arc::new(c.fit(&schema, &tr, &va, &mut drng, observer)?);
+                let s = m.clone();
+                (
+                    Box::new(SharedDetector(m.clone())),
+                    m,
+                    Box::new(move |d: &Path| s.save(d, DETECTOR)),
+                )
+            }
+            DetectorKind::Deepsvdd => {
+                let mut c = DeepSvddConfig::default();
+                cap(&mut c.train, config.epochs);
+                // Every encoded column standardised, binary and one-hot too, as `reproduce` trains
+                // it (`ColumnScale`): with a raw 0/1 column the bias-free network reads a constant
+                // and can ignore the continuous columns. On generated Loan rows (seed 2) the
+                // detector then flags 292 of 1,000 test anomalies instead of 53, with 47 false
+                // alarms instead of 56.
+                let encoder = TabularEncoder::fit_with(&schema, &tr, c.scaling)?;
+                let columns = ColumnScale::fit(&encoder, &tr)?;
+                let m = Arc::new(c.fit_with_encoder(
+                    encoder,
+                    Some(columns),
+                    &tr,
+                    &va,
+                    &mut drng,
+                    observer,
+                )?);
+                let s = m.clone();
+                (
+                    Box::new(SharedDetector(m.clone())),
+                    m,
+                    Box::new(move |d: &Path| s.save(d, DETECTOR)),
+                )
+            }
+        };
+        tracing::info!(
+            seconds = clock.elapsed().as_secs_f64(),
+            "trained the detector"
+        );
+        Ok(parts)
     };
-    tracing::info!(
-        seconds = clock.elapsed().as_secs_f64(),
-        "trained the detector"
-    );
+    let (detector_parts, causal_fit) = if config.threads > 1 {
+        std::thread::scope(|scope| {
+            let causal = scope.spawn(|| {
+                let mut recorded = Recorded::default();
+                let fitted = fit_causal(config, &dag, &schema, &tr, &va, &mut recorded);
+                (fitted, recorded)
+            });
+            let detector = fit_detector(observer);
+            let (fitted, recorded) = causal
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            recorded.replay(observer);
+            (detector, fitted)
+        })
+    } else {
+        let detector = fit_detector(observer);
+        (
+            detector,
+            fit_causal(config, &dag, &schema, &tr, &va, observer),
+        )
+    };
+    let (detector, differentiable, save_detector) = detector_parts?;
+    let (causal, soft, save_causal) = causal_fit?.into_parts();
     let clock = Instant::now();
     let held_out = va.len() >= MIN_CALIBRATION_ROWS;
     let normal_scores = score_grid(&detector.score(if held_out { &va } else { &tr })?);
@@ -420,37 +441,6 @@ pub fn fit(
     tracing::info!(
         seconds = clock.elapsed().as_secs_f64(),
         "scored the normal rows and fitted the plausibility support"
-    );
-    let clock = Instant::now();
-    let mut crng = seed::child(config.seed, "causal");
-    let (causal, soft, save_causal): (Box<dyn CausalModel>, Arc<dyn SoftCounterfactual>, SaveFn) =
-        match config.causal {
-            CausalKind::Anm => {
-                let mut c = AnmConfig::default();
-                cap(&mut c.train, config.epochs);
-                let m = Arc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
-                let s = m.clone();
-                (
-                    Box::new(SharedCausal(m.clone())),
-                    m,
-                    Box::new(move |d: &Path| s.save(d, CAUSAL)),
-                )
-            }
-            CausalKind::Vaca => {
-                let mut c = VacaConfig::default();
-                cap(&mut c.train, config.epochs);
-                let m = Arc::new(c.fit(&dag, &schema, &tr, &va, &mut crng, observer)?);
-                let s = m.clone();
-                (
-                    Box::new(SharedCausal(m.clone())),
-                    m,
-                    Box::new(move |d: &Path| s.save(d, CAUSAL)),
-                )
-            }
-        };
-    tracing::info!(
-        seconds = clock.elapsed().as_secs_f64(),
-        "fitted the causal model"
     );
     let clock = Instant::now();
     let noise = causal.abduct_batch(&tr)?;
@@ -593,65 +583,6 @@ fn network_config(
         c.mitigation.alpha = target.alpha(Some(normal_scores), tau, base.mitigation.alpha);
     }
     c
-}
-
-/// A shared detector, so that the fitted value is both used and saved.
-struct SharedDetector<D>(Arc<D>);
-
-impl<D: AnomalyDetector> AnomalyDetector for SharedDetector<D> {
-    fn score(&self, rows: &[Vec<f64>]) -> Result<Vec<f64>> {
-        self.0.score(rows)
-    }
-    fn threshold(&self) -> f64 {
-        self.0.threshold()
-    }
-}
-
-/// A shared causal model.
-struct SharedCausal<M>(Arc<M>);
-
-impl<M: CausalModel> CausalModel for SharedCausal<M> {
-    fn node_names(&self) -> &[String] {
-        self.0.node_names()
-    }
-    fn noise_dims(&self) -> Vec<usize> {
-        self.0.noise_dims()
-    }
-    fn abduct_batch(&self, xs: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        self.0.abduct_batch(xs)
-    }
-    fn noise_slack_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
-        self.0.noise_slack_batch(xs)
-    }
-    fn parent_distance_batch(&self, xs: &[Vec<f64>]) -> Result<Option<Vec<Vec<f64>>>> {
-        self.0.parent_distance_batch(xs)
-    }
-    fn predict_batch(&self, us: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-        self.0.predict_batch(us)
-    }
-    fn counterfactual_batch(
-        &self,
-        xs: &[Vec<f64>],
-        interventions: &[remedy_core::Intervention],
-    ) -> Result<Vec<Vec<f64>>> {
-        self.0.counterfactual_batch(xs, interventions)
-    }
-    fn abduct(&self, x: &[f64]) -> Result<Vec<f64>> {
-        self.0.abduct(x)
-    }
-    fn predict(&self, u: &[f64]) -> Result<Vec<f64>> {
-        self.0.predict(u)
-    }
-    fn counterfactual(&self, x: &[f64], i: &remedy_core::Intervention) -> Result<Vec<f64>> {
-        self.0.counterfactual(x, i)
-    }
-    fn counterfactual_from_noise(
-        &self,
-        u: &[f64],
-        i: &remedy_core::Intervention,
-    ) -> Result<Vec<f64>> {
-        self.0.counterfactual_from_noise(u, i)
-    }
 }
 
 /// True when `dir` exists and holds at least one entry.

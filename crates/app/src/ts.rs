@@ -33,6 +33,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use rand::Rng;
 use remedy_causal::{Gvar, GvarConfig};
@@ -267,10 +268,16 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
     if let Some(k) = config.threshold_times {
         usad_config.threshold = remedy_detect::usad::ThresholdRule::MaxTimes(k);
     }
+    // Stage timings go to `tracing` (`remedy -v ts fit` prints them).
+    let clock = Instant::now();
     let usad = usad_config.fit(&train, &mut seed::child(config.seed, "detector"), observer)?;
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "trained USAD");
+    let clock = Instant::now();
     let mut gvar_config = GvarConfig::default();
     cap(&mut gvar_config.train, config.epochs);
     let gvar = gvar_config.fit(&train, &[], &mut seed::child(config.seed, "gvar"), observer)?;
+    tracing::info!(seconds = clock.elapsed().as_secs_f64(), "trained GVAR");
+    let clock = Instant::now();
     let innovations = crate::ts_cause::fit_reference(&gvar, &train)?;
     let bounds = ValueBounds::from_series(&train)?;
     // As the monitor will use them: actions held within the training range, and the
@@ -327,6 +334,10 @@ pub fn ts_fit(table: &Table, config: &TsFitConfig, observer: &mut dyn Observer) 
         &mut seed::child(config.seed, "recad"),
         observer,
     )?;
+    tracing::info!(
+        seconds = clock.elapsed().as_secs_f64(),
+        "fitted the innovation reference and trained the recourse network"
+    );
     let manifest = TsManifest {
         format: TS_FORMAT.into(),
         format_version: TS_FORMAT_VERSION,

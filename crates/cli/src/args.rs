@@ -738,6 +738,11 @@ pub struct FitArgs {
     /// Cap the training epochs of every network (faster, possibly less accurate).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Threads for independent work (the detector trains beside the causal model). The model
+    /// files are byte-identical for any number; 1 runs one stage after the other.
+    #[arg(long, default_value_t = remedy_app::model::default_threads() as u16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
     /// Tail probability π of the root-cause rule: a feature is a root cause when its noise is
     /// below the π or above the 1 − π quantile of the normal rows.
     #[arg(long, default_value_t = 0.125)]

@@ -77,6 +77,61 @@ fn fit_chain(dir: &Path) -> PathBuf {
     model
 }
 
+/// `--threads` changes where the work runs, never the answer: the detector trains beside the
+/// causal model (additive-noise model and VACA) and every model file is byte-identical to the
+/// one-thread fit's. `--threads 0` is refused.
+#[test]
+fn thread_count_gives_byte_identical_models() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = dir.path().join("normal.csv");
+    std::fs::write(&train, chain_csv(600, 5)).unwrap();
+    let edges = dir.path().join("edges.csv");
+    std::fs::write(&edges, "source,target\nX0,X1\nX1,X2\nX2,X3\n").unwrap();
+    for causal in ["anm", "vaca"] {
+        let fit = |threads: &str| {
+            let model = dir.path().join(format!("{causal}-{threads}"));
+            ok(remedy()
+                .args(["fit", "--epochs", "4", "--seed", "3", "--causal", causal])
+                .args(["--threads", threads, "--train"])
+                .arg(&train)
+                .arg("--graph")
+                .arg(&edges)
+                .arg("--out")
+                .arg(&model));
+            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&model)
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    (name, std::fs::read(e.path()).unwrap())
+                })
+                .collect();
+            files.sort();
+            files
+        };
+        let (one, two) = (fit("1"), fit("2"));
+        assert!(one.len() >= 6, "{causal}: {:?}", one.iter().map(|f| &f.0));
+        assert_eq!(
+            one.iter().map(|f| &f.0).collect::<Vec<_>>(),
+            two.iter().map(|f| &f.0).collect::<Vec<_>>()
+        );
+        for ((name, a), (_, b)) in one.iter().zip(&two) {
+            assert!(a == b, "{causal}: {name} differs between 1 and 2 threads");
+        }
+    }
+    bad(
+        remedy()
+            .args(["fit", "--threads", "0", "--train"])
+            .arg(&train)
+            .arg("--graph")
+            .arg(&edges)
+            .arg("--out")
+            .arg(dir.path().join("never")),
+        "--threads",
+    );
+    assert!(!dir.path().join("never").exists());
+}
+
 /// The other detector and causal model (`--detector deepsvdd --causal vaca`) through the same
 /// commands: the manifest records them, shifts of 10 sd are flagged and explained, and the
 /// model reloads for every command.

@@ -18,7 +18,7 @@ pub mod vae;
 pub use burn::module::Module;
 pub use burn::tensor::{Device, Tensor};
 pub use dense::{Activation, Dense, Mlp, MlpConfig};
-pub use observer::{EpochReport, NoObserver, Observer};
+pub use observer::{EpochReport, NoObserver, Observer, Recorded};
 pub use train::{TrainConfig, TrainReport};
 
 /// The CPU device (burn's pure-Rust flex backend), single-threaded.

@@ -43,3 +43,72 @@ impl<O: Observer + ?Sized> Observer for &mut O {
         (**self).finish(epochs);
     }
 }
+
+/// One progress event, as an [`Observer`] receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    Start { what: String, max_epochs: usize },
+    Epoch(EpochReport),
+    Finish { epochs: usize },
+}
+
+/// Keeps the events of a training that runs on another thread, to hand them to the caller's
+/// observer once it has joined ([`Recorded::replay`]): observers need not be `Send`.
+#[derive(Debug, Default, Clone)]
+pub struct Recorded {
+    pub events: Vec<Event>,
+}
+
+impl Observer for Recorded {
+    fn start(&mut self, what: &str, max_epochs: usize) {
+        self.events.push(Event::Start {
+            what: what.to_string(),
+            max_epochs,
+        });
+    }
+    fn epoch(&mut self, report: &EpochReport) {
+        self.events.push(Event::Epoch(*report));
+    }
+    fn finish(&mut self, epochs: usize) {
+        self.events.push(Event::Finish { epochs });
+    }
+}
+
+impl Recorded {
+    /// Sends every recorded event to `to`, in order.
+    pub fn replay(&self, to: &mut dyn Observer) {
+        for e in &self.events {
+            match e {
+                Event::Start { what, max_epochs } => to.start(what, *max_epochs),
+                Event::Epoch(r) => to.epoch(r),
+                Event::Finish { epochs } => to.finish(*epochs),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_repeats_the_events_in_order() {
+        let mut rec = Recorded::default();
+        rec.start("a", 3);
+        let r = EpochReport {
+            epoch: 1,
+            max_epochs: 3,
+            train_loss: 0.5,
+            valid_loss: f64::NAN,
+            improved: true,
+        };
+        rec.epoch(&r);
+        rec.finish(1);
+        let mut copy = Recorded::default();
+        rec.replay(&mut copy);
+        assert_eq!(copy.events.len(), 3);
+        assert!(matches!(&copy.events[0], Event::Start { what, max_epochs: 3 } if what == "a"));
+        assert!(matches!(copy.events[1], Event::Epoch(e) if e.epoch == 1 && e.train_loss == 0.5));
+        assert_eq!(copy.events[2], Event::Finish { epochs: 1 });
+    }
+}

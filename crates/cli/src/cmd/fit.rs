@@ -75,6 +75,7 @@ pub fn run(a: &FitArgs) -> Result<()> {
             MissingArg::Error => Missing::Error,
         },
         target,
+        threads: usize::from(a.threads),
         ..FitConfig::default()
     };
     let start = Instant::now();
