@@ -3,13 +3,11 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 use remedy_core::io::read_csv;
 
-fn remedy() -> Command {
-    Command::cargo_bin("remedy").unwrap()
-}
+mod common;
+use common::remedy;
 
 fn generate(args: &[&str], out: &Path) {
     remedy()
@@ -70,21 +68,6 @@ fn loan_default_sizes_and_labels() {
     remedy_core::Schema::read(&dir.path().join("schema.toml")).unwrap();
 }
 
-fn read_all(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 /// Acceptance: the same seed gives byte-identical files, a different seed different files.
 #[test]
 fn seeds_are_reproducible() {
@@ -102,7 +85,11 @@ fn seeds_are_reproducible() {
         generate(&args("7"), a.path());
         generate(&args("7"), b.path());
         generate(&args("8"), c.path());
-        let (fa, fb, fc) = (read_all(a.path()), read_all(b.path()), read_all(c.path()));
+        let (fa, fb, fc) = (
+            common::dir_files(a.path()),
+            common::dir_files(b.path()),
+            common::dir_files(c.path()),
+        );
         assert_eq!(fa, fb, "{dataset}: same seed, same bytes");
         let test =
             |f: &[(String, Vec<u8>)]| f.iter().find(|(n, _)| n == "test.csv").unwrap().1.clone();

@@ -9,6 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[allow(dead_code)] // the native run starts the binary itself, as the emulated one
+mod common;
+
 /// The `remedy` binary built for these tests.
 fn binary() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_remedy"))
@@ -38,22 +41,6 @@ fn run(cpu: Option<&str>, args: &[&str], dir: &Path) -> Vec<u8> {
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
-}
-
-/// Every file of a model directory, by name.
-fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            (
-                e.file_name().to_string_lossy().into_owned(),
-                std::fs::read(e.path()).unwrap(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 /// Normal rows of X0 → X1 → X2 → X3 (unit coefficients; deterministic noise) as CSV.
@@ -106,7 +93,7 @@ fn user_path(cpu: Option<&str>, dir: &Path, recourse: &str) -> Vec<(String, Vec<
         ],
         dir,
     );
-    let mut all = files(&dir.join(&model));
+    let mut all = common::dir_files(&dir.join(&model));
     for command in ["explain", "recommend"] {
         let out = run(
             cpu,

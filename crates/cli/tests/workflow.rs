@@ -98,16 +98,7 @@ fn thread_count_gives_byte_identical_models() {
                 .arg(&edges)
                 .arg("--out")
                 .arg(&model));
-            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&model)
-                .unwrap()
-                .map(|e| {
-                    let e = e.unwrap();
-                    let name = e.file_name().to_string_lossy().into_owned();
-                    (name, std::fs::read(e.path()).unwrap())
-                })
-                .collect();
-            files.sort();
-            files
+            common::dir_files(&model)
         };
         let (one, two) = (fit("1"), fit("2"));
         assert!(one.len() >= 6, "{causal}: {:?}", one.iter().map(|f| &f.0));

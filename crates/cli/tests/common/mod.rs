@@ -8,6 +8,7 @@ pub fn remedy() -> Command {
 }
 
 /// Runs the command, expecting success; returns stdout.
+#[allow(dead_code)] // not every test file runs commands this way
 pub fn ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(
@@ -26,4 +27,22 @@ pub fn one_line_error(out: std::process::Output, needle: &str) {
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
     assert!(err.contains(needle), "'{needle}' not in: {err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Every file of a directory as (name, bytes), by name: model directories compared byte for
+/// byte.
+#[allow(dead_code)] // not every test file compares directories
+pub fn dir_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).unwrap(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
 }
