@@ -341,9 +341,10 @@ pub fn fit(
         .collect();
 
     // Stage timings go to `tracing` (`remedy -v fit` prints them): the profile of
-    // docs/PERFORMANCE.md. The detector and the causal model learn from the same rows independently, each from its
-    // own seed: with two threads or more they train side by side, with the same bits as one
-    // after the other (the causal model's progress reaches `observer` when it has finished).
+    // docs/PERFORMANCE.md. The detector and the causal model learn from the same rows
+    // independently, each from its own seed: with two threads or more they train side by side,
+    // with the same bits as one after the other (the causal model's progress reaches
+    // `observer` when it has finished).
     let fit_detector = |observer: &mut dyn Observer| -> Result<DetectorParts> {
         let clock = Instant::now();
         let mut drng = seed::child(config.seed, "detector");

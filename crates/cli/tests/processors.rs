@@ -107,14 +107,6 @@ fn user_path(cpu: Option<&str>, dir: &Path, recourse: &str) -> Vec<(String, Vec<
     all
 }
 
-fn assert_same(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)], what: &str) {
-    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(a), names(b), "{what}");
-    for ((name, x), (_, y)) in a.iter().zip(b) {
-        assert!(x == y, "{what}: {name} differs");
-    }
-}
-
 #[test]
 #[ignore = "needs qemu-x86_64; minutes under emulation (scripts/test runs it)"]
 fn a_haswell_gives_the_same_bits_and_a_processor_without_fma_does_not() {
@@ -133,7 +125,7 @@ fn a_haswell_gives_the_same_bits_and_a_processor_without_fma_does_not() {
     let native = user_path(None, dir.path(), "network");
     assert!(native.len() >= 9, "{:?}", native.iter().map(|f| &f.0));
     let haswell = user_path(Some("Haswell"), dir.path(), "network");
-    assert_same(&native, &haswell, "native against qemu -cpu Haswell");
+    common::assert_same_files(&native, &haswell, "native against qemu -cpu Haswell");
     // Without FMA the matrix multiply takes another kernel: the files must differ (the search
     // variant keeps this part short).
     let native = user_path(None, dir.path(), "search");

@@ -102,13 +102,7 @@ fn thread_count_gives_byte_identical_models() {
         };
         let (one, two) = (fit("1"), fit("2"));
         assert!(one.len() >= 6, "{causal}: {:?}", one.iter().map(|f| &f.0));
-        assert_eq!(
-            one.iter().map(|f| &f.0).collect::<Vec<_>>(),
-            two.iter().map(|f| &f.0).collect::<Vec<_>>()
-        );
-        for ((name, a), (_, b)) in one.iter().zip(&two) {
-            assert!(a == b, "{causal}: {name} differs between 1 and 2 threads");
-        }
+        common::assert_same_files(&one, &two, &format!("{causal}, 1 against 2 threads"));
     }
     bad(
         remedy()

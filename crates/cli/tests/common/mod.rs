@@ -46,3 +46,14 @@ pub fn dir_files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
     v.sort();
     v
 }
+
+/// Asserts that two [`dir_files`] listings hold the same names and bytes; `what` names the
+/// comparison in the message.
+#[allow(dead_code)] // not every test file compares directories
+pub fn assert_same_files(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)], what: &str) {
+    let names = |v: &[(String, Vec<u8>)]| v.iter().map(|f| f.0.clone()).collect::<Vec<_>>();
+    assert_eq!(names(a), names(b), "{what}");
+    for ((name, x), (_, y)) in a.iter().zip(b) {
+        assert!(x == y, "{what}: {name} differs");
+    }
+}
