@@ -632,6 +632,11 @@ pub struct RootClamArgs {
     /// retrains the mitigation network (about a minute each on Loan).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub sweep: Vec<SweepArg>,
+    /// Every stage on a tenth of the rows and two epochs, with no timings in the output:
+    /// a check that the arithmetic gives the same bits (the same-bits test runs it under a
+    /// processor emulator). Its numbers mean nothing.
+    #[arg(long, hide = true)]
+    pub reduced: bool,
     /// Also write a self-contained HTML page with the tables and plots.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,

@@ -144,3 +144,40 @@ fn rootcause_refuses_a_bad_pi() {
     let err = String::from_utf8(out).unwrap();
     assert!(err.contains("--pi"), "{err}");
 }
+
+/// `reproduce rootclam --reduced` (every stage on a tenth of Loan and two epochs, the case
+/// the same-bits test in processors.rs runs under emulation) writes the same bytes twice, with
+/// every method present, some test anomalies and no wall-clock times.
+#[test]
+fn reduced_rootclam_runs_every_stage_and_writes_the_same_bytes_twice() {
+    let run = || {
+        Command::cargo_bin("remedy")
+            .unwrap()
+            .args([
+                "reproduce",
+                "rootclam",
+                "--dataset",
+                "loan",
+                "--detector",
+                "deepsvdd",
+                "--reduced",
+                "--format",
+                "json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let a = run();
+    assert_eq!(a, run(), "same seed, same bytes");
+    let r: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    for m in ["rootclam", "naiveam", "c-chvae", "oracle-repair"] {
+        assert!(r["methods"][m]["flip_ratio_yhat"].is_number(), "{m}: {r}");
+        assert_eq!(r["methods"][m]["seconds"], 0.0, "{m}: no timings");
+    }
+    assert!(r["n_test"].as_u64().unwrap() > 0, "{r}");
+    assert_eq!(r["seconds"], 0.0);
+    assert!(r["bounds"]["root-causes"]["recoverable"].is_number(), "{r}");
+}

@@ -96,6 +96,62 @@ pub fn n_valid(dataset: Benchmark) -> usize {
     }
 }
 
+/// How much of a benchmark run is done: the papers' protocol, or every stage of it on few
+/// rows and few epochs. The reduced run checks the arithmetic, not the method: it is what the
+/// same-bits test runs under a processor emulator (`crates/cli/tests/processors.rs`), and its
+/// numbers mean nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scale {
+    #[default]
+    Full,
+    Reduced,
+}
+
+impl Scale {
+    /// Rows generated: `n_valid` extra normal rows for validation on top of the training rows.
+    fn sizes(self, n_valid: usize) -> TabularSizes {
+        let full = TabularSizes::default();
+        match self {
+            Scale::Full => TabularSizes {
+                train: full.train + n_valid,
+                ..full
+            },
+            // A tenth of each part (enough training rows for a batch of 1,000, the autoencoder's
+            // gradients' depth at full scale), the anomalies' groups all present.
+            Scale::Reduced => TabularSizes {
+                train: (full.train + n_valid) / 10,
+                test_normal: full.test_normal / 10,
+                test_anomalous: full.test_anomalous / 10,
+            },
+        }
+    }
+
+    /// Validation rows out of the generated training rows.
+    pub fn n_valid(self, n_valid: usize) -> usize {
+        match self {
+            Scale::Full => n_valid,
+            Scale::Reduced => n_valid / 10,
+        }
+    }
+
+    /// Rows of the unfiltered sample the scaler is fitted on.
+    fn population(self) -> usize {
+        match self {
+            Scale::Full => POPULATION_ROWS,
+            Scale::Reduced => POPULATION_ROWS / 100,
+        }
+    }
+
+    /// Caps a training run: two epochs when reduced (enough for every step of the loop,
+    /// validation and checkpointing included, to run).
+    pub fn train(self, cfg: &mut remedy_nn::train::TrainConfig) {
+        if self == Scale::Reduced {
+            cfg.epochs = cfg.epochs.min(2);
+            cfg.min_epochs = cfg.min_epochs.min(cfg.epochs);
+        }
+    }
+}
+
 /// A generated tabular benchmark split for detection: feature rows only.
 pub struct TabularSplit {
     pub train: Vec<Vec<f64>>,
@@ -108,6 +164,9 @@ pub struct TabularSplit {
     pub population: Vec<Vec<f64>>,
     /// True root causes of each test row as feature indices, ascending (empty when normal).
     pub root_causes: Vec<Vec<usize>>,
+    /// How much of the protocol the run does; the training functions below cap their epochs
+    /// with it.
+    pub scale: Scale,
 }
 
 /// Size of the unfiltered sample the scaler is fitted on (the reference: 100,000).
@@ -116,10 +175,18 @@ const POPULATION_ROWS: usize = 100_000;
 /// Generates `scm`'s benchmark from `seed` (stream "data") with `n_valid` extra normal rows for
 /// validation.
 pub fn tabular_split<S: Scm>(scm: &S, seed: u64, n_valid: usize) -> Result<TabularSplit> {
-    let sizes = TabularSizes {
-        train: TabularSizes::default().train + n_valid,
-        ..TabularSizes::default()
-    };
+    tabular_split_at(scm, seed, n_valid, Scale::Full)
+}
+
+/// [`tabular_split`] at `scale` (reduced: a tenth of the rows).
+pub fn tabular_split_at<S: Scm>(
+    scm: &S,
+    seed: u64,
+    n_valid: usize,
+    scale: Scale,
+) -> Result<TabularSplit> {
+    let sizes = scale.sizes(n_valid);
+    let n_valid = scale.n_valid(n_valid);
     let b = tabular::generate(scm, &sizes, &mut seed::child(seed, "data"))?;
     let feats = |rows: &[Vec<f64>]| -> Vec<Vec<f64>> {
         rows.iter()
@@ -130,7 +197,7 @@ pub fn tabular_split<S: Scm>(scm: &S, seed: u64, n_valid: usize) -> Result<Tabul
     let (train, valid) = all.split_at(all.len() - n_valid);
     let mut prng = seed::child(seed, "population");
     let none = remedy_core::Intervention::default();
-    let population = (0..POPULATION_ROWS)
+    let population = (0..scale.population())
         .map(|_| {
             let x = scm.forward(&scm.sample_noise(&mut prng, &[]), &none);
             scm.feature_nodes().iter().map(|&i| x[i]).collect()
@@ -153,6 +220,7 @@ pub fn tabular_split<S: Scm>(scm: &S, seed: u64, n_valid: usize) -> Result<Tabul
         test: feats(&b.test),
         labels: b.test_group.iter().map(Option::is_some).collect(),
         schema: tabular::schema(scm)?,
+        scale,
     })
 }
 
@@ -246,6 +314,7 @@ pub fn train_tabular(
                 // The reference's Adult-AE threshold is the 0.99 quantile (spec §6.5, ν = 0.01).
                 cfg.quantile = 0.99;
             }
+            split.scale.train(&mut cfg.train);
             let m = cfg.fit(
                 &split.schema,
                 &split.train,
@@ -265,6 +334,7 @@ pub fn train_tabular(
             let mut cfg = DeepSvddConfig::default();
             cfg.train.epochs = 1000;
             cfg.train.patience = None;
+            split.scale.train(&mut cfg.train);
             let m = cfg.fit_with_encoder(
                 encoder,
                 Some(columns),

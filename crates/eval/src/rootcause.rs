@@ -284,7 +284,9 @@ pub fn fit_anm(
     seed: u64,
     observer: &mut dyn Observer,
 ) -> Result<Anm> {
-    AnmConfig::default().fit(
+    let mut cfg = AnmConfig::default();
+    split.scale.train(&mut cfg.train);
+    cfg.fit(
         dag,
         &split.schema,
         &split.train,
@@ -302,10 +304,11 @@ pub fn fit_vaca(
     seed: u64,
     observer: &mut dyn Observer,
 ) -> Result<Vaca> {
-    let cfg = match dataset {
+    let mut cfg = match dataset {
         Benchmark::Adult => VacaConfig::adult(),
         _ => VacaConfig::loan(),
     };
+    split.scale.train(&mut cfg.train);
     cfg.fit(
         dag,
         &split.schema,

@@ -31,7 +31,7 @@ use remedy_rootcause::{NoiseQuantileConfig, RootCauseLocator};
 use serde::{Deserialize, Serialize};
 
 use crate::detection::{
-    Benchmark, DetectorKind, TabularSplit, n_valid, tabular_split, train_tabular,
+    Benchmark, DetectorKind, Scale, TabularSplit, n_valid, tabular_split_at, train_tabular,
 };
 use crate::label_bound::{LabelBoundConfig, least_mean_norm};
 use crate::rootcause::{LocatorKind, fit_vaca};
@@ -56,6 +56,9 @@ pub struct RootClamSettings {
     pub locator: LocatorKind,
     /// Parameter sweeps to run after the main table (paper Figs. 3-5).
     pub sweeps: Vec<Sweep>,
+    /// The papers' protocol, or every stage on few rows and epochs ([`Scale::Reduced`]: its
+    /// report carries no timings, so that two runs compare byte for byte).
+    pub scale: Scale,
 }
 
 /// A parameter swept over (paper Figs. 3-5).
@@ -269,12 +272,35 @@ fn paper_table4(
 
 /// Runs the pipeline.
 pub fn run(settings: &RootClamSettings, observer: &mut dyn Observer) -> Result<RootClamReport> {
-    match settings.dataset {
+    let report = match settings.dataset {
         Benchmark::Loan => run_on(Loan::new(), settings, observer),
         Benchmark::Adult => run_on(Adult::new(), settings, observer),
         _ => Err(Error::invalid(
             "RootCLAM runs on the tabular benchmarks (loan, adult)",
         )),
+    }?;
+    Ok(match settings.scale {
+        Scale::Full => report,
+        Scale::Reduced => report.without_timings(),
+    })
+}
+
+impl RootClamReport {
+    /// The same report with every wall-clock time set to 0: what is left depends only on the
+    /// seed, the data and the arithmetic.
+    pub fn without_timings(mut self) -> Self {
+        self.seconds = 0.0;
+        let results = self
+            .methods
+            .values_mut()
+            .chain(self.sweeps.iter_mut().map(|p| &mut p.result));
+        for r in results {
+            r.seconds = 0.0;
+        }
+        for b in self.bounds.values_mut() {
+            b.seconds = 0.0;
+        }
+        self
     }
 }
 
@@ -299,7 +325,7 @@ fn run_on<S: Scm + Clone>(
 ) -> Result<RootClamReport> {
     let start = Instant::now();
     let (dataset, detector_kind, seed) = (settings.dataset, settings.detector, settings.seed);
-    let split = tabular_split(&scm, seed, n_valid(dataset))?;
+    let split = tabular_split_at(&scm, seed, n_valid(dataset), settings.scale)?;
     let (detector, _) = train_tabular(&split, dataset, detector_kind, seed, observer)?;
     let flags = detector.predict(&split.test)?;
     let flagged: Vec<usize> = (0..flags.len()).filter(|&i| flags[i]).collect();
@@ -374,10 +400,11 @@ fn run_on<S: Scm + Clone>(
         test_rows,
         test_sets,
     };
-    let config = settings
+    let mut config = settings
         .mitigation
         .clone()
         .unwrap_or_else(|| default_mitigation(dataset));
+    settings.scale.train(&mut config.train);
     let mut evaluated = std::collections::BTreeMap::new();
     evaluated.insert(
         "rootclam".to_string(),
@@ -428,7 +455,12 @@ fn run_on<S: Scm + Clone>(
     for (name, sets) in [("root-causes", &setup.test_sets), ("actionable", &all)] {
         bounds.insert(
             name.to_string(),
-            label_bound(&setup, sets, &mut seed::child(seed, "label-bound"))?,
+            label_bound(
+                &setup,
+                sets,
+                settings.scale,
+                &mut seed::child(seed, "label-bound"),
+            )?,
         );
     }
     Ok(RootClamReport {
@@ -696,7 +728,12 @@ fn cchvae<S: Scm>(
     observer: &mut dyn Observer,
 ) -> Result<Evaluated> {
     let start = Instant::now();
-    let model = remedy_recourse::CchvaeConfig::default().fit(
+    let mut cfg = remedy_recourse::CchvaeConfig::default();
+    split.scale.train(&mut cfg.vae.train);
+    if split.scale == Scale::Reduced {
+        (cfg.samples, cfg.max_iter) = (20, 20);
+    }
+    let model = cfg.fit(
         &split.schema,
         &split.train,
         &split.valid,
@@ -758,6 +795,7 @@ fn oracle_repair<S: Scm>(
 fn label_bound<S: Scm>(
     s: &Setup<'_, S>,
     sets: &[Vec<usize>],
+    scale: Scale,
     rng: &mut impl rand::Rng,
 ) -> Result<LabelBound> {
     let start = Instant::now();
@@ -766,7 +804,16 @@ fn label_bound<S: Scm>(
     for (&n, sc) in fnodes.iter().zip(s.vaca.scales()) {
         node_scales[n] = sc;
     }
-    let search = LabelBoundConfig::default();
+    let search = match scale {
+        Scale::Full => LabelBoundConfig::default(),
+        Scale::Reduced => LabelBoundConfig {
+            directions_per_feature: 4,
+            steps: 20,
+            radius_in_sd: 10.0,
+            bisections: 8,
+            local_tries: 8,
+        },
+    };
     let mut norms = Vec::with_capacity(sets.len());
     let mut shifts = Vec::with_capacity(sets.len());
     for (x, set) in s.test_rows.iter().zip(sets) {

@@ -1,7 +1,7 @@
 //! `remedy reproduce`: the papers' experiments end to end on generated benchmarks.
 
 use remedy_core::Result;
-use remedy_eval::detection::{self, Benchmark, DetectionReport, DetectorKind};
+use remedy_eval::detection::{self, Benchmark, DetectionReport, DetectorKind, Scale};
 use remedy_eval::rootcause::{self, LocatorKind, RootCauseReport, RootCauseSettings};
 use remedy_eval::rootclam::{self, RootClamReport, RootClamSettings, Sweep};
 use remedy_eval::userpath::{self, UserPathReport, UserPathSettings};
@@ -366,6 +366,11 @@ fn root_clam(a: &RootClamArgs) -> Result<()> {
                 SweepArg::Pi => Sweep::Pi,
             })
             .collect(),
+        scale: if a.reduced {
+            Scale::Reduced
+        } else {
+            Scale::Full
+        },
     };
     let report = rootclam::run(&settings, &mut Bar::default())?;
     if let Some(path) = &a.report {
