@@ -63,6 +63,7 @@ impl Default for AnmConfig {
                 patience: Some(15),
                 min_epochs: 10,
                 lr_decay: 1.0,
+                min_delta: 0.0,
             },
         }
     }

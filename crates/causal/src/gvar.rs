@@ -66,6 +66,7 @@ impl Default for GvarConfig {
                 patience: Some(5),
                 min_epochs: 1,
                 lr_decay: 1.0,
+                min_delta: 0.0,
             },
             stability: true,
             stability_quantiles: 20,

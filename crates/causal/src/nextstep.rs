@@ -39,6 +39,7 @@ fn reference_train() -> TrainConfig {
         patience: None,
         min_epochs: 1,
         lr_decay: 1.0,
+        min_delta: 0.0,
     }
 }
 

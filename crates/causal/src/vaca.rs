@@ -145,6 +145,7 @@ impl VacaConfig {
                 patience: Some(20),
                 min_epochs: 40,
                 lr_decay: 0.99,
+                min_delta: 0.0,
             },
         }
     }

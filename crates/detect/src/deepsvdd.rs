@@ -73,6 +73,7 @@ impl Default for DeepSvddConfig {
                 patience: Some(20),
                 min_epochs: 10,
                 lr_decay: 1.0,
+                min_delta: 0.0,
             },
             quantile: 0.995,
         }

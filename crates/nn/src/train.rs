@@ -33,6 +33,13 @@ pub struct TrainConfig {
     /// 1 keeps it constant.
     #[serde(default = "one")]
     pub lr_decay: f64,
+    /// Least relative improvement of the validation loss that restarts the patience count:
+    /// an epoch whose loss beats the last such epoch's by less than this share of it does not
+    /// (Keras' `min_delta`, relative here so that one value serves losses of any scale). The
+    /// best epoch's weights are kept either way. 0 (the default) restarts it on any
+    /// improvement.
+    #[serde(default)]
+    pub min_delta: f64,
 }
 
 fn one() -> f64 {
@@ -49,6 +56,7 @@ impl Default for TrainConfig {
             patience: Some(20),
             min_epochs: 1,
             lr_decay: 1.0,
+            min_delta: 0.0,
         }
     }
 }
@@ -132,6 +140,9 @@ where
     let mut optim = adam.init();
     let mut order: Vec<usize> = (0..n_train).collect();
     let mut best: Option<(M, usize, f64)> = None;
+    // The last epoch that improved by at least `min_delta`, and its loss: patience counts
+    // from it.
+    let mut marked: Option<(usize, f64)> = None;
     let mut report = TrainReport {
         epochs_run: 0,
         best_epoch: 0,
@@ -159,6 +170,9 @@ where
         let improved = valid.is_finite() && best.as_ref().is_none_or(|(_, _, b)| valid < *b);
         if improved {
             best = Some((model.clone(), epoch, valid));
+            if marked.is_none_or(|(_, m)| valid < m - config.min_delta * m.abs()) {
+                marked = Some((epoch, valid));
+            }
         }
         report.epochs_run = epoch;
         report.train_loss.push(train);
@@ -171,7 +185,7 @@ where
             improved,
         });
         tracing::debug!(what, epoch, train, valid, improved, "epoch");
-        if let (Some(p), Some((_, b, _))) = (config.patience, &best)
+        if let (Some(p), Some((b, _))) = (config.patience, marked)
             && epoch >= config.min_epochs
             && epoch - b >= p
         {
@@ -292,5 +306,54 @@ mod tests {
         assert_eq!(rep.best_epoch, 5);
         assert_eq!(rep.epochs_run, 8);
         assert_eq!(rep.best_valid_loss, 0.0);
+    }
+
+    /// With a relative `min_delta`, improvements smaller than it keep the best weights but do
+    /// not restart the patience count; without it, every improvement does.
+    #[test]
+    fn min_delta_stops_on_a_creeping_validation_loss() {
+        let run = |min_delta: f64| {
+            let device = autodiff(&cpu());
+            let mut rng = seed::rng(1);
+            let model = MlpConfig::relu(&[1, 1]).init(&mut rng, &device);
+            let cfg = TrainConfig {
+                epochs: 50,
+                batch_size: 4,
+                learning_rate: 0.01,
+                patience: Some(3),
+                min_delta,
+                ..TrainConfig::default()
+            };
+            // 10 at epoch 1, then 9, 8, ..., 5 at epoch 6 (10% steps and more), then 0.1%
+            // steps down: 4.995, 4.99, ...
+            let mut e = 0usize;
+            let (_m, rep) = fit(
+                model,
+                8,
+                &cfg,
+                &mut rng,
+                &mut NoObserver,
+                "t",
+                |m: &crate::Mlp, idx: &[usize], _r: &mut seed::RemedyRng| {
+                    m.forward(Tensor::<2>::ones([idx.len(), 1], &device)).mean()
+                },
+                |_m: &crate::Mlp| {
+                    e += 1;
+                    if e <= 6 {
+                        11.0 - e as f64
+                    } else {
+                        5.0 - 0.005 * (e - 6) as f64
+                    }
+                },
+                |_m: &mut crate::Mlp, _e| {},
+            );
+            rep
+        };
+        let strict = run(0.0);
+        assert_eq!((strict.epochs_run, strict.best_epoch), (50, 50));
+        // 1%: epoch 6 is the last to count; three more epochs, the best of which is kept.
+        let relative = run(0.01);
+        assert_eq!((relative.epochs_run, relative.best_epoch), (9, 9));
+        assert!((relative.best_valid_loss - 4.985).abs() < 1e-12);
     }
 }

@@ -86,6 +86,7 @@ impl Default for VaeConfig {
                 patience: Some(10),
                 min_epochs: 5,
                 lr_decay: 1.0,
+                min_delta: 0.0,
             },
         }
     }

@@ -69,6 +69,7 @@ impl Default for MitigationConfig {
                 patience: Some(20),
                 min_epochs: 10,
                 lr_decay: 1.0,
+                min_delta: 0.0,
             },
         }
     }
@@ -380,6 +381,7 @@ pub fn optimise_actions(
         patience: None,
         min_epochs: 0,
         lr_decay: 1.0,
+        min_delta: 0.0,
     };
     let mut rng = remedy_core::seed::rng(0); // full batches: the order is irrelevant
     let (model, _) = fit(

@@ -118,6 +118,7 @@ impl Default for RecadConfig {
                 patience: None,
                 min_epochs: 0,
                 lr_decay: 1.0,
+                min_delta: 0.0,
             },
             warm_start: true,
         }
