@@ -272,9 +272,9 @@ mod tests {
         assert_eq!(back.train_loss, r.train_loss);
     }
 
-    /// Early stopping keeps the best-validation weights.
-    #[test]
-    fn early_stopping_keeps_the_best_epoch() {
+    /// Trains a 1-1 network for at most 50 epochs with patience 3 and `min_delta`, the
+    /// validation loss of epoch e (1-based) being `valid(e)`.
+    fn with_validation(min_delta: f64, valid: impl Fn(usize) -> f64) -> TrainReport {
         let device = autodiff(&cpu());
         let mut rng = seed::rng(1);
         let model = MlpConfig::relu(&[1, 1]).init(&mut rng, &device);
@@ -283,9 +283,9 @@ mod tests {
             batch_size: 4,
             learning_rate: 0.01,
             patience: Some(3),
+            min_delta,
             ..TrainConfig::default()
         };
-        // A validation loss that bottoms out at epoch 5.
         let mut e = 0usize;
         let (_m, rep) = fit(
             model,
@@ -299,10 +299,18 @@ mod tests {
             },
             |_m: &crate::Mlp| {
                 e += 1;
-                (e as f64 - 5.0).abs()
+                valid(e)
             },
             |_m: &mut crate::Mlp, _e| {},
         );
+        rep
+    }
+
+    /// Early stopping keeps the best-validation weights.
+    #[test]
+    fn early_stopping_keeps_the_best_epoch() {
+        // A validation loss that bottoms out at epoch 5.
+        let rep = with_validation(0.0, |e| (e as f64 - 5.0).abs());
         assert_eq!(rep.best_epoch, 5);
         assert_eq!(rep.epochs_run, 8);
         assert_eq!(rep.best_valid_loss, 0.0);
@@ -312,47 +320,19 @@ mod tests {
     /// not restart the patience count; without it, every improvement does.
     #[test]
     fn min_delta_stops_on_a_creeping_validation_loss() {
-        let run = |min_delta: f64| {
-            let device = autodiff(&cpu());
-            let mut rng = seed::rng(1);
-            let model = MlpConfig::relu(&[1, 1]).init(&mut rng, &device);
-            let cfg = TrainConfig {
-                epochs: 50,
-                batch_size: 4,
-                learning_rate: 0.01,
-                patience: Some(3),
-                min_delta,
-                ..TrainConfig::default()
-            };
-            // 10 at epoch 1, then 9, 8, ..., 5 at epoch 6 (10% steps and more), then 0.1%
-            // steps down: 4.995, 4.99, ...
-            let mut e = 0usize;
-            let (_m, rep) = fit(
-                model,
-                8,
-                &cfg,
-                &mut rng,
-                &mut NoObserver,
-                "t",
-                |m: &crate::Mlp, idx: &[usize], _r: &mut seed::RemedyRng| {
-                    m.forward(Tensor::<2>::ones([idx.len(), 1], &device)).mean()
-                },
-                |_m: &crate::Mlp| {
-                    e += 1;
-                    if e <= 6 {
-                        11.0 - e as f64
-                    } else {
-                        5.0 - 0.005 * (e - 6) as f64
-                    }
-                },
-                |_m: &mut crate::Mlp, _e| {},
-            );
-            rep
+        // 10 at epoch 1, then 9, 8, ..., 5 at epoch 6 (10% steps and more), then 0.1% steps
+        // down: 4.995, 4.99, ...
+        let creeping = |e: usize| {
+            if e <= 6 {
+                11.0 - e as f64
+            } else {
+                5.0 - 0.005 * (e - 6) as f64
+            }
         };
-        let strict = run(0.0);
+        let strict = with_validation(0.0, creeping);
         assert_eq!((strict.epochs_run, strict.best_epoch), (50, 50));
         // 1%: epoch 6 is the last to count; three more epochs, the best of which is kept.
-        let relative = run(0.01);
+        let relative = with_validation(0.01, creeping);
         assert_eq!((relative.epochs_run, relative.best_epoch), (9, 9));
         assert!((relative.best_valid_loss - 4.985).abs() < 1e-12);
     }
