@@ -653,6 +653,9 @@ pub struct BenchArgs {
     /// Seed of the Loan data (as `remedy generate loan --seed`).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Also time `fit --causal vaca` on the same rows (minutes more).
+    #[arg(long)]
+    pub vaca: bool,
 }
 
 /// Causal models for `remedy fit`.

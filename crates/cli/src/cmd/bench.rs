@@ -3,13 +3,14 @@
 //! and the rows per second of `explain --all` (abduction, calibrated p-values, Holm) with an
 //! additive-noise model of a 10-node linear-Gaussian chain; and the seconds `recommend` takes
 //! per 1,000 flagged Loan test rows (the user path of `remedy reproduce recommend`), for the
-//! typical and the threshold target.
+//! typical and the threshold target; and the seconds of that user path's `fit` (additive-noise
+//! model, autoencoder, recourse network, two threads), with VACA as well on request.
 
 use std::time::Instant;
 
 use rand::Rng;
 use remedy_app::{
-    FitConfig, RecommendConfig, RecommendMethod, RecourseKind, RootCauseRule, Target,
+    CausalKind, FitConfig, RecommendConfig, RecommendMethod, RecourseKind, RootCauseRule, Target,
 };
 use remedy_core::{Column, Dag, Result, Table, seed};
 use remedy_data::Loan;
@@ -44,6 +45,16 @@ pub fn run(a: &BenchArgs) -> Result<()> {
     let svdd_s = start.elapsed().as_secs_f64() / a.epochs as f64;
     let (explain_rows, explain_s) = explain_throughput(a.epochs)?;
     let recommend = recommend_timing(&loan, &b, a.seed)?;
+    let fit_vaca_s = if a.vaca {
+        let config = FitConfig {
+            causal: CausalKind::Vaca,
+            seed: a.seed,
+            ..FitConfig::default()
+        };
+        Some(fit_loan(&loan, &b, &config)?.1)
+    } else {
+        None
+    };
     println!(
         "{}",
         serde_json::json!({
@@ -57,6 +68,8 @@ pub fn run(a: &BenchArgs) -> Result<()> {
             "recommend_flagged_rows": recommend.0,
             "recommend_typical_s_per_1000": recommend.1,
             "recommend_threshold_s_per_1000": recommend.2,
+            "fit_s": recommend.3,
+            "fit_vaca_s": fit_vaca_s,
         })
     );
     Ok(())
@@ -115,22 +128,33 @@ fn explain_throughput(epochs: usize) -> Result<(usize, f64)> {
     Ok((rows.len(), start.elapsed().as_secs_f64()))
 }
 
+/// Fits a model on the Loan training rows with `config`: the model and the seconds it took.
+fn fit_loan(
+    loan: &Loan,
+    b: &TabularBenchmark,
+    config: &FitConfig,
+) -> Result<(remedy_app::Fitted, f64)> {
+    let train = tabular::train_table(loan, b)?;
+    let (dag, schema) = (tabular::feature_dag(loan)?, tabular::schema(loan)?);
+    let start = Instant::now();
+    let model = remedy_app::fit(&train, &dag, Some(&schema), config, &mut NoObserver)?;
+    Ok((model, start.elapsed().as_secs_f64()))
+}
+
 /// Fits the user path's model on the Loan training rows (default settings, the seed's data)
 /// and times `recommend` on the test rows for each target: (flagged rows, seconds per 1,000
-/// flagged rows with the typical target, the same with the threshold target).
-fn recommend_timing(loan: &Loan, b: &TabularBenchmark, seed: u64) -> Result<(usize, f64, f64)> {
-    let dag = tabular::feature_dag(loan)?;
+/// flagged rows with the typical target, the same with the threshold target, seconds of the
+/// fit).
+fn recommend_timing(
+    loan: &Loan,
+    b: &TabularBenchmark,
+    seed: u64,
+) -> Result<(usize, f64, f64, f64)> {
     let config = FitConfig {
         seed,
         ..FitConfig::default()
     };
-    let model = remedy_app::fit(
-        &tabular::train_table(loan, b)?,
-        &dag,
-        Some(&tabular::schema(loan)?),
-        &config,
-        &mut NoObserver,
-    )?;
+    let (model, fit_s) = fit_loan(loan, b, &config)?;
     let test = tabular::test_table(loan, b)?;
     let time = |target| -> Result<(usize, f64)> {
         let start = Instant::now();
@@ -149,5 +173,5 @@ fn recommend_timing(loan: &Loan, b: &TabularBenchmark, seed: u64) -> Result<(usi
         alpha: RecommendConfig::default().alpha,
     })?;
     let per_1000 = |s: f64| s * 1000.0 / n.max(1) as f64;
-    Ok((n, per_1000(typical), per_1000(threshold)))
+    Ok((n, per_1000(typical), per_1000(threshold), fit_s))
 }
