@@ -3,27 +3,24 @@
 
 use assert_cmd::Command;
 
+#[allow(dead_code)] // this file runs commands only, through `ok` and `remedy`
+mod common;
+use common::{ok, remedy};
+
 fn run(seed: &str) -> serde_json::Value {
-    let out = Command::cargo_bin("remedy")
-        .unwrap()
-        .args([
-            "reproduce",
-            "detection",
-            "--dataset",
-            "linear",
-            "--detector",
-            "usad",
-            "--format",
-            "json",
-            "--seed",
-            seed,
-        ])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    serde_json::from_slice(&out).unwrap()
+    let out = ok(remedy().args([
+        "reproduce",
+        "detection",
+        "--dataset",
+        "linear",
+        "--detector",
+        "usad",
+        "--format",
+        "json",
+        "--seed",
+        seed,
+    ]));
+    serde_json::from_str(&out).unwrap()
 }
 
 #[test]
@@ -73,28 +70,21 @@ fn mismatched_detector_is_refused() {
 #[test]
 fn rootcause_reports_metrics_above_chance() {
     let run = |locator: &str, neighbours: &str| -> serde_json::Value {
-        let out = Command::cargo_bin("remedy")
-            .unwrap()
-            .args([
-                "reproduce",
-                "rootcause",
-                "--dataset",
-                "loan",
-                "--detector",
-                "ae",
-                "--locator",
-                locator,
-                "--neighbours",
-                neighbours,
-                "--format",
-                "json",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        serde_json::from_slice(&out).unwrap()
+        let out = ok(remedy().args([
+            "reproduce",
+            "rootcause",
+            "--dataset",
+            "loan",
+            "--detector",
+            "ae",
+            "--locator",
+            locator,
+            "--neighbours",
+            neighbours,
+            "--format",
+            "json",
+        ]));
+        serde_json::from_str(&out).unwrap()
     };
     for (locator, neighbours) in [("oracle", "200"), ("anm", "0")] {
         let r = run(locator, neighbours);
@@ -151,28 +141,21 @@ fn rootcause_refuses_a_bad_pi() {
 #[test]
 fn reduced_rootclam_runs_every_stage_and_writes_the_same_bytes_twice() {
     let run = || {
-        Command::cargo_bin("remedy")
-            .unwrap()
-            .args([
-                "reproduce",
-                "rootclam",
-                "--dataset",
-                "loan",
-                "--detector",
-                "deepsvdd",
-                "--reduced",
-                "--format",
-                "json",
-            ])
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone()
+        ok(remedy().args([
+            "reproduce",
+            "rootclam",
+            "--dataset",
+            "loan",
+            "--detector",
+            "deepsvdd",
+            "--reduced",
+            "--format",
+            "json",
+        ]))
     };
     let a = run();
     assert_eq!(a, run(), "same seed, same bytes");
-    let r: serde_json::Value = serde_json::from_slice(&a).unwrap();
+    let r: serde_json::Value = serde_json::from_str(&a).unwrap();
     for m in ["rootclam", "naiveam", "c-chvae", "oracle-repair"] {
         assert!(r["methods"][m]["flip_ratio_yhat"].is_number(), "{m}: {r}");
         assert_eq!(r["methods"][m]["seconds"], 0.0, "{m}: no timings");

@@ -108,29 +108,23 @@ pub enum Scale {
 }
 
 impl Scale {
-    /// Rows generated: `n_valid` extra normal rows for validation on top of the training rows.
-    fn sizes(self, n_valid: usize) -> TabularSizes {
-        let full = TabularSizes::default();
+    /// `n` rows of the protocol at this scale: all, or a tenth (reduced: enough training rows
+    /// for a batch of 1,000, the autoencoder's gradients' depth at full scale, and every group
+    /// of anomalies still present).
+    fn rows(self, n: usize) -> usize {
         match self {
-            Scale::Full => TabularSizes {
-                train: full.train + n_valid,
-                ..full
-            },
-            // A tenth of each part (enough training rows for a batch of 1,000, the autoencoder's
-            // gradients' depth at full scale), the anomalies' groups all present.
-            Scale::Reduced => TabularSizes {
-                train: (full.train + n_valid) / 10,
-                test_normal: full.test_normal / 10,
-                test_anomalous: full.test_anomalous / 10,
-            },
+            Scale::Full => n,
+            Scale::Reduced => n / 10,
         }
     }
 
-    /// Validation rows out of the generated training rows.
-    pub fn n_valid(self, n_valid: usize) -> usize {
-        match self {
-            Scale::Full => n_valid,
-            Scale::Reduced => n_valid / 10,
+    /// Rows generated: `n_valid` extra normal rows for validation on top of the training rows.
+    fn sizes(self, n_valid: usize) -> TabularSizes {
+        let full = TabularSizes::default();
+        TabularSizes {
+            train: self.rows(full.train + n_valid),
+            test_normal: self.rows(full.test_normal),
+            test_anomalous: self.rows(full.test_anomalous),
         }
     }
 
@@ -186,7 +180,7 @@ pub fn tabular_split_at<S: Scm>(
     scale: Scale,
 ) -> Result<TabularSplit> {
     let sizes = scale.sizes(n_valid);
-    let n_valid = scale.n_valid(n_valid);
+    let n_valid = scale.rows(n_valid);
     let b = tabular::generate(scm, &sizes, &mut seed::child(seed, "data"))?;
     let feats = |rows: &[Vec<f64>]| -> Vec<Vec<f64>> {
         rows.iter()
