@@ -505,6 +505,15 @@ pub fn fit(
                 feature_sd: &feature_sd,
                 rows: &tr,
                 noise: &noise,
+                plausible: match (config.target, &support) {
+                    (
+                        Target::Typical {
+                            min_plausibility, ..
+                        },
+                        Some(s),
+                    ) => Some((s, s.radius(min_plausibility))),
+                    _ => None,
+                },
             },
             &network_config(
                 &config.network,

@@ -120,8 +120,15 @@ impl NormalSupport {
     /// Distance of `x` to its k-th nearest reference row (∞ for a row with a non-finite
     /// value).
     pub fn distance(&self, x: &[f64]) -> f64 {
+        self.kth_neighbour(x)
+            .map_or(f64::INFINITY, |(_, d2)| d2.sqrt())
+    }
+
+    /// The index (into [`NormalSupport::rows`]) of `x`'s k-th nearest reference row and its
+    /// squared distance; `None` for a row with a non-finite value. A tie keeps the earlier row.
+    pub fn kth_neighbour(&self, x: &[f64]) -> Option<(usize, f64)> {
         if x.iter().any(|v| !v.is_finite()) {
-            return f64::INFINITY;
+            return None;
         }
         let l = self.layout.get_or_init(|| self.build_layout());
         let xc: Vec<f64> = l
@@ -131,23 +138,23 @@ impl NormalSupport {
             .collect();
         let xd: Vec<f64> = l.discrete.iter().map(|&j| x[j]).collect();
         let (wc, wd) = (xc.len(), xd.len());
-        // The k smallest squared distances so far, ascending.
-        let mut best = vec![f64::INFINITY; self.k];
+        // The k smallest squared distances so far, ascending, with their rows.
+        let mut best = vec![(usize::MAX, f64::INFINITY); self.k];
         for i in 0..self.rows.len() {
             let rc = &l.scaled[i * wc..(i + 1) * wc];
             let mut d2: f64 = xc.iter().zip(rc).map(|(a, b)| (a - b) * (a - b)).sum();
             let rd = &l.levels[i * wd..(i + 1) * wd];
             d2 += xd.iter().zip(rd).filter(|(a, b)| a != b).count() as f64;
-            if d2 < best[self.k - 1] {
-                let mut i = self.k - 1;
-                while i > 0 && best[i - 1] > d2 {
-                    best[i] = best[i - 1];
-                    i -= 1;
+            if d2 < best[self.k - 1].1 {
+                let mut s = self.k - 1;
+                while s > 0 && best[s - 1].1 > d2 {
+                    best[s] = best[s - 1];
+                    s -= 1;
                 }
-                best[i] = d2;
+                best[s] = (i, d2);
             }
         }
-        best[self.k - 1].sqrt()
+        Some(best[self.k - 1]).filter(|&(i, _)| i != usize::MAX)
     }
 
     fn build_layout(&self) -> Layout {
@@ -229,7 +236,10 @@ mod tests {
         let mut s3 = s.clone();
         s3.k = 3;
         assert!((s3.distance(&[3.25]) - 1.25).abs() < 1e-12);
+        // The third neighbour is the reference row 2, at 1.25² squared.
+        assert_eq!(s3.kth_neighbour(&[3.25]), Some((2, 1.5625)));
         assert_eq!(s.distance(&[f64::NAN]), f64::INFINITY);
+        assert_eq!(s.kth_neighbour(&[f64::NAN]), None);
     }
 
     /// (1 + #{c ≥ d}) / (n + 1) with n = 10 held-out distances all 0.5.
