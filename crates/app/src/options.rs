@@ -190,11 +190,15 @@ pub fn recommend_target(
     Ok(t)
 }
 
-/// The search's settings with `--lambda` where given.
-pub fn recommend_config(lambda: Option<f64>) -> RecommendConfig {
+/// The default of `recommend --threads`.
+pub const RECOMMEND_THREADS: usize = remedy_recourse::search::DEFAULT_THREADS;
+
+/// The search's settings with `--lambda` and `--threads` where given.
+pub fn recommend_config(lambda: Option<f64>, threads: Option<usize>) -> RecommendConfig {
     let defaults = RecommendConfig::default();
     RecommendConfig {
         lambda: lambda.unwrap_or(defaults.lambda),
+        threads: threads.unwrap_or(defaults.threads),
         ..defaults
     }
 }

@@ -962,6 +962,10 @@ pub struct RecommendArgs {
     /// (default 0.9). Given alone, it selects `--target threshold`.
     #[arg(long)]
     pub alpha: Option<f64>,
+    /// Threads the rows' searches run on. The answers are byte-identical for any number.
+    #[arg(long, default_value_t = remedy_app::options::RECOMMEND_THREADS as u16,
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: u16,
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]

@@ -79,7 +79,8 @@ fn fit_chain(dir: &Path) -> PathBuf {
 
 /// `--threads` changes where the work runs, never the answer: the detector trains beside the
 /// causal model (additive-noise model and VACA) and every model file is byte-identical to the
-/// one-thread fit's. `--threads 0` is refused.
+/// one-thread fit's; `recommend` answers the same bytes on any number. `--threads 0` is
+/// refused.
 #[test]
 fn thread_count_gives_byte_identical_models() {
     let dir = tempfile::tempdir().unwrap();
@@ -104,6 +105,48 @@ fn thread_count_gives_byte_identical_models() {
         assert!(one.len() >= 6, "{causal}: {:?}", one.iter().map(|f| &f.0));
         common::assert_same_files(&one, &two, &format!("{causal}, 1 against 2 threads"));
     }
+    // `recommend --threads`: the rows' searches spread over the threads, the same bytes out.
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(
+        &rows,
+        "X0,X1,X2,X3
+0,8,8,8
+0.5,-7,-6.5,-6
+6,6,6,12
+0,0,0,0
+-0.3,9,9.2,9.1
+",
+    )
+    .unwrap();
+    let recommend = |threads: &str| {
+        ok(remedy()
+            .arg("recommend")
+            .args([
+                "--method",
+                "search",
+                "--format",
+                "csv",
+                "--threads",
+                threads,
+            ])
+            .arg("--model")
+            .arg(dir.path().join("anm-1"))
+            .arg("--data")
+            .arg(&rows))
+    };
+    let one = recommend("1");
+    assert!(one.lines().count() >= 4, "{one}");
+    for threads in ["2", "3"] {
+        assert_eq!(recommend(threads), one, "{threads} threads");
+    }
+    bad(
+        remedy()
+            .args(["recommend", "--threads", "0", "--model"])
+            .arg(dir.path().join("anm-1"))
+            .arg("--data")
+            .arg(&rows),
+        "--threads",
+    );
     bad(
         remedy()
             .args(["fit", "--threads", "0", "--train"])

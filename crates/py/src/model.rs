@@ -249,7 +249,7 @@ impl Model {
         let (method, target, rule) = settings().map_err(|e| crate::to_py(py, e))?;
         let out = detached(py, || {
             let table = data.to_table("data", Some(&self.inner.features()))?;
-            let config = recommend_config(lambda_);
+            let config = recommend_config(lambda_, None);
             let table = table.with_first_row(row_offset);
             let mut rows = self
                 .inner

@@ -15,7 +15,7 @@ pub fn run(a: &RecommendArgs) -> Result<()> {
     let rule = super::explain::rule_of(&a.rule, RuleArg::Quantile)?;
     let target = target_of(&a.target, a.alpha)?;
     let model = Fitted::load(&a.apply.model)?;
-    let config = recommend_config(a.lambda);
+    let config = recommend_config(a.lambda, Some(usize::from(a.threads)));
     if matches!(target, Target::Typical { .. }) && model.manifest.support.is_none() {
         eprintln!(
             "warning: this model keeps no normal reference rows (fitted by an older remedy, or \
