@@ -656,6 +656,15 @@ pub struct BenchArgs {
     /// Also time `fit --causal vaca` on the same rows (minutes more).
     #[arg(long)]
     pub vaca: bool,
+    /// Also time the PyTorch twin of the detectors on the same rows and print the ratios:
+    /// the path of `bench/pytorch_detectors.py` (run with `python3`, which needs `torch`).
+    /// Both are timed three times, alternating, and the medians compared.
+    #[arg(long, value_name = "SCRIPT")]
+    pub pytorch: Option<std::path::PathBuf>,
+    /// Also time `remedy reproduce rootclam --dataset loan --detector ae` with the seed
+    /// (minutes more).
+    #[arg(long)]
+    pub rootclam: bool,
 }
 
 /// Causal models for `remedy fit`.
