@@ -543,9 +543,9 @@ mod tests {
         (amortised, direct)
     }
 
-    #[test]
-    fn amortised_and_per_row_actions_flip_at_small_cost() {
-        let config = MitigationConfig {
+    /// A small h_φ that learns the toy problem: hinge at 0.8, λ = 0.01, 300 epochs.
+    fn toy_config() -> MitigationConfig {
+        MitigationConfig {
             hidden: vec![32, 32],
             dropout: 0.0,
             lambda: 1e-2,
@@ -558,7 +558,12 @@ mod tests {
                 patience: None,
                 ..MitigationConfig::default().train
             },
-        };
+        }
+    }
+
+    #[test]
+    fn amortised_and_per_row_actions_flip_at_small_cost() {
+        let config = toy_config();
         on_toy(|problem, cf, device| {
             let (amortised, direct) = amortised_and_direct(&config, problem, cf, device, 400);
             let x = problem.x;
@@ -583,20 +588,7 @@ mod tests {
     /// of just under √(ατ) ≈ 0.89, where the test above stops them.
     #[test]
     fn a_penalty_moves_the_counterfactuals_where_it_asks() {
-        let config = MitigationConfig {
-            hidden: vec![32, 32],
-            dropout: 0.0,
-            lambda: 1e-2,
-            alpha: 0.8,
-            max_action: None,
-            train: TrainConfig {
-                epochs: 300,
-                batch_size: 32,
-                learning_rate: 3e-3,
-                patience: None,
-                ..MitigationConfig::default().train
-            },
-        };
+        let config = toy_config();
         let penalty = |xc: Tensor<2>| {
             xc.narrow(1, 0, 1)
                 .squeeze_dim::<1>(1)
