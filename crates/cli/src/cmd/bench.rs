@@ -34,34 +34,35 @@ pub fn run(a: &BenchArgs) -> Result<()> {
         .map(|r| loan.feature_nodes().iter().map(|&i| r[i]).collect())
         .collect();
     let schema = tabular::schema(&loan)?;
-    let epochs = |rows: &[Vec<f64>]| -> Result<(f64, f64)> {
+    let epochs = || -> Result<(f64, f64)> {
         let mut ae = AutoencoderConfig::default();
         ae.train.epochs = a.epochs;
         ae.train.patience = None;
         let start = Instant::now();
-        ae.fit(&schema, rows, &[], &mut seed::rng(1), &mut NoObserver)?;
+        ae.fit(&schema, &rows, &[], &mut seed::rng(1), &mut NoObserver)?;
         let ae_s = start.elapsed().as_secs_f64() / a.epochs as f64;
         let mut svdd = DeepSvddConfig::default();
         svdd.train.epochs = a.epochs;
         svdd.train.patience = None;
         let start = Instant::now();
-        svdd.fit(&schema, rows, &[], &mut seed::rng(1), &mut NoObserver)?;
+        svdd.fit(&schema, &rows, &[], &mut seed::rng(1), &mut NoObserver)?;
         Ok((ae_s, start.elapsed().as_secs_f64() / a.epochs as f64))
     };
     // Beside PyTorch: remedy, PyTorch, remedy, … three times each, so that the machine's
     // drift hits both; medians.
     let (ae_s, svdd_s, pytorch) = match &a.pytorch {
         None => {
-            let (ae_s, svdd_s) = epochs(&rows)?;
+            let (ae_s, svdd_s) = epochs()?;
             (ae_s, svdd_s, None)
         }
         Some(script) => {
             let dir = tempfile::tempdir().map_err(|e| Error::io(Path::new("temporary dir"), e))?;
             let csv = dir.path().join("train.csv");
-            write_csv(&csv, &schema.names(), &rows)?;
+            // What `remedy generate loan --seed N` writes as train.csv.
+            remedy_core::io::write_table(&tabular::train_table(&loan, &b)?, &csv)?;
             let (mut ours, mut theirs) = (Vec::new(), Vec::new());
             for _ in 0..PYTORCH_RUNS {
-                ours.push(epochs(&rows)?);
+                ours.push(epochs()?);
                 theirs.push(pytorch_epochs(script, &csv, a.epochs)?);
             }
             let (ae_s, svdd_s) = medians(&ours);
@@ -138,18 +139,6 @@ fn medians(runs: &[(f64, f64)]) -> (f64, f64) {
         median(runs.iter().map(|r| r.0).collect()),
         median(runs.iter().map(|r| r.1).collect()),
     )
-}
-
-/// Rows as a CSV file with a header.
-fn write_csv(path: &Path, names: &[&str], rows: &[Vec<f64>]) -> Result<()> {
-    let mut s = names.join(",");
-    s.push('\n');
-    for r in rows {
-        let cells: Vec<String> = r.iter().map(f64::to_string).collect();
-        s.push_str(&cells.join(","));
-        s.push('\n');
-    }
-    std::fs::write(path, s).map_err(|e| Error::io(path, e))
 }
 
 /// Runs `python3 SCRIPT CSV --epochs N` (the PyTorch twin) and reads the seconds per epoch of
