@@ -154,11 +154,11 @@ fn shortfall_penalty<'a>(
     weight: f64,
     encoder: &'a TabularEncoder,
     device: &'a Device,
-) -> Option<impl Fn(Tensor<2>) -> Tensor<1> + 'a> {
+) -> Result<Option<impl Fn(Tensor<2>) -> Tensor<1> + 'a>> {
     let width = encoder.width();
     let offsets = encoder.offsets();
     // Continuous features judged in units of the support: (x_enc·s + m)/unit.
-    let continuous: Vec<(usize, f64, f64, f64)> = encoder
+    let continuous: Vec<(usize, f64, f64)> = encoder
         .features
         .iter()
         .enumerate()
@@ -166,15 +166,14 @@ fn shortfall_penalty<'a>(
             let unit = support.unit.get(j).copied().flatten()?;
             match f {
                 FeatureEncoding::Standard { .. } | FeatureEncoding::MinMax { .. } => {
-                    let (m, s) = encoding_scale(f);
-                    Some((j, m, s, unit))
+                    Some((j, encoding_scale(f).1, unit))
                 }
                 _ => None,
             }
         })
         .collect();
     if continuous.is_empty() || !(radius.is_finite() && radius > 0.0) {
-        return None;
+        return Ok(None);
     }
     let c = continuous.len();
     let mut select = vec![0.0f32; width * c];
@@ -182,30 +181,20 @@ fn shortfall_penalty<'a>(
         select[offsets[j] * c + k] = 1.0;
     }
     let select = tensor::from_flat(select, width, c, device);
-    let scale: Vec<f32> = continuous
-        .iter()
-        .map(|&(_, _, s, u)| (s / u) as f32)
-        .collect();
+    let scale: Vec<f32> = continuous.iter().map(|&(_, s, u)| (s / u) as f32).collect();
     let scale = tensor::from_flat(scale, 1, c, device);
-    // The reference rows' continuous values in the encoding's units.
-    let reference: Vec<Vec<f32>> = support
-        .rows
-        .iter()
-        .map(|r| {
-            continuous
-                .iter()
-                .map(|&(j, m, s, _)| ((r[j] - m) / s) as f32)
-                .collect()
-        })
+    // The reference rows' continuous values, encoded as the networks see them.
+    let reference: Vec<Vec<f32>> = encoder
+        .encode(&support.rows)?
+        .chunks(width)
+        .map(|r| continuous.iter().map(|&(j, ..)| r[offsets[j]]).collect())
         .collect();
-    Some(move |xc: Tensor<2>| {
+    Ok(Some(move |xc: Tensor<2>| {
         let b = xc.dims()[0];
-        let values = tensor::to_flat(xc.clone());
         let mut target = Vec::with_capacity(b * c);
         let mut mismatch = Vec::with_capacity(b);
         let mut active = Vec::with_capacity(b);
-        for row in values.chunks(width) {
-            let raw = decode(encoder, &offsets, row);
+        for raw in encoder.decode(&tensor::to_flat(xc.clone())) {
             match support.kth_neighbour(&raw) {
                 Some((i, _)) => {
                     target.extend_from_slice(&reference[i]);
@@ -231,33 +220,7 @@ fn shortfall_penalty<'a>(
             .add_scalar(1e-12)
             .sqrt();
         ((d.sub_scalar(radius).clamp_min(0.0) * active).mul_scalar(weight / radius)).squeeze_dim(1)
-    })
-}
-
-/// One encoded row back in original units (a binary feature at 0.5 or above is 1, a
-/// categorical one its most probable level), for the neighbour search.
-fn decode(encoder: &TabularEncoder, offsets: &[usize], row: &[f32]) -> Vec<f64> {
-    encoder
-        .features
-        .iter()
-        .zip(offsets)
-        .map(|(f, &o)| match f {
-            FeatureEncoding::Binary => f64::from(u8::from(row[o] >= 0.5)),
-            FeatureEncoding::OneHot { levels } => {
-                row[o..o + levels]
-                    .iter()
-                    .enumerate()
-                    .fold((0, f32::NEG_INFINITY), |best, (l, &v)| {
-                        if v > best.1 { (l, v) } else { best }
-                    })
-                    .0 as f64
-            }
-            _ => {
-                let (m, s) = encoding_scale(f);
-                f64::from(row[o]) * s + m
-            }
-        })
-        .collect()
+    }))
 }
 
 /// Trains h_φ on synthetic anomalies of the normal rows. `Ok(None)` (with a warning event)
@@ -379,19 +342,16 @@ pub(crate) fn train<R: Rng + ?Sized>(
         mc.train.epochs = e.max(1);
         mc.train.min_epochs = mc.train.min_epochs.min(mc.train.epochs);
     }
-    let penalty = inputs.plausible.and_then(|(support, radius)| {
-        (config.plausibility_weight > 0.0)
-            .then(|| {
-                shortfall_penalty(
-                    support,
-                    radius,
-                    config.plausibility_weight,
-                    &encoder,
-                    &device,
-                )
-            })
-            .flatten()
-    });
+    let penalty = match inputs.plausible {
+        Some((support, radius)) if config.plausibility_weight > 0.0 => shortfall_penalty(
+            support,
+            radius,
+            config.plausibility_weight,
+            &encoder,
+            &device,
+        )?,
+        _ => None,
+    };
     let net = mc.fit_with_penalty(
         problem,
         &train_idx,
@@ -529,7 +489,9 @@ mod tests {
             vec![0.0, 0.0, -2.0], // a binary mismatch and far along c
         ];
         let device = remedy_nn::autodiff(&remedy_nn::cpu());
-        let penalty = shortfall_penalty(&support, radius, 10.0, &encoder, &device).unwrap();
+        let penalty = shortfall_penalty(&support, radius, 10.0, &encoder, &device)
+            .unwrap()
+            .unwrap();
         let x = tensor::from_flat(encoder.encode(&rows).unwrap(), 3, 3, &device).require_grad();
         let p = penalty(x.clone());
         let got = tensor::to_flat(p.clone());

@@ -383,35 +383,7 @@ impl Vaca {
     /// Raw rows from encoded values (likelihood means): continuous back to raw units, binary
     /// to 0/1 at 0.5, categorical to the argmax index.
     pub fn decode_rows(&self, x: Tensor<2>) -> Vec<Vec<f64>> {
-        let [n, w] = x.dims();
-        let flat = tensor::to_flat(x);
-        let offsets = self.encoder.offsets();
-        (0..n)
-            .map(|r| {
-                let row = &flat[r * w..(r + 1) * w];
-                self.encoder
-                    .features
-                    .iter()
-                    .zip(&offsets)
-                    .map(|(f, &o)| match f {
-                        FeatureEncoding::Standard { .. } | FeatureEncoding::MinMax { .. } => {
-                            let (off, scale) = crate::soft::encoding_scale(f);
-                            f64::from(row[o]) * scale + off
-                        }
-                        FeatureEncoding::Binary => f64::from(u8::from(row[o] >= 0.5)),
-                        FeatureEncoding::OneHot { levels } => {
-                            let mut best = 0;
-                            for k in 1..*levels {
-                                if row[o + k] > row[o + best] {
-                                    best = k;
-                                }
-                            }
-                            best as f64
-                        }
-                    })
-                    .collect()
-            })
-            .collect()
+        self.encoder.decode(&tensor::to_flat(x))
     }
 
     /// Latents `[n, rows, z]` from noise vectors (node blocks concatenated).
