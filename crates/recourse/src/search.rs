@@ -234,6 +234,45 @@ fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
+/// The detector's scores of the candidates whose rank depends on them (`None` for the others).
+/// Candidates come in blocks of `population` per row, ranked by how far they miss the bounds
+/// and the requirement first and by the objective (which holds the score) second, so a score
+/// decides a rank only between candidates that miss by exactly as much: those that miss
+/// nothing, ties, and each block's least miss (the row's best of the iteration, whose score and
+/// objective the row keeps). While a row misses the plausibility requirement most of its
+/// candidates are ranked by the miss alone, and scoring them was most of the search's time.
+/// The ranking, and so every answer, is the same as with every candidate scored (each row is
+/// scored on its own: a row's score does not depend on the rows batched with it), unless the
+/// detector returns a non-finite score for a candidate left unscored, which would then rank by
+/// its miss instead of last.
+fn score_where_it_ranks(
+    score: &RowScore<'_>,
+    cfs: &[Vec<f64>],
+    miss: &[Option<f64>],
+    population: usize,
+) -> Result<Vec<Option<f64>>> {
+    let mut wanted = Vec::new();
+    for (b, block) in miss.chunks(population).enumerate() {
+        let mut sorted: Vec<f64> = block.iter().flatten().copied().collect();
+        sorted.sort_by(f64::total_cmp);
+        let Some(&least) = sorted.first() else {
+            continue;
+        };
+        let tied =
+            |m: f64| sorted.partition_point(|&v| v < m) + 1 < sorted.partition_point(|&v| v <= m);
+        wanted.extend(block.iter().enumerate().filter_map(|(c, m)| {
+            let m = (*m)?;
+            (m == 0.0 || m == least || tied(m)).then_some(b * population + c)
+        }));
+    }
+    let rows: Vec<Vec<f64>> = wanted.iter().map(|&i| cfs[i].clone()).collect();
+    let mut g = vec![None; cfs.len()];
+    for (i, v) in wanted.into_iter().zip(score(&rows)?) {
+        g[i] = Some(v);
+    }
+    Ok(g)
+}
+
 /// Per-row search state.
 struct RowState {
     /// The row's own random stream (from the call's seed and the row's values).
@@ -515,21 +554,33 @@ impl Search<'_> {
                 }
             }
             let cfs = model.counterfactual_batch(&xs, &ivs)?;
-            let g = score(&cfs)?;
             let shortfall = short(&cfs);
+            // How far each candidate misses the bounds and the requirement (None for a
+            // counterfactual that is not finite, which ranks last).
+            let miss: Vec<Option<f64>> = cfs
+                .iter()
+                .zip(&shortfall)
+                .map(|(cf, &sh)| {
+                    cf.iter()
+                        .all(|v| v.is_finite())
+                        .then(|| costs.violation(cf) + sh)
+                })
+                .collect();
+            let g = score_where_it_ranks(score, &cfs, &miss, config.population)?;
             for (a, &r) in active.iter().enumerate() {
                 let s = &mut states[r];
                 s.iterations = it + 1;
                 let base = a * config.population;
                 let mut keyed: Vec<((f64, f64), usize)> = (base..base + config.population)
                     .map(|i| {
-                        let key = if g[i].is_finite() && cfs[i].iter().all(|v| v.is_finite()) {
-                            (
-                                costs.violation(&cfs[i]) + shortfall[i],
-                                objective(g[i], &zs[i], &s.features),
-                            )
-                        } else {
-                            (f64::INFINITY, f64::INFINITY)
+                        let key = match (miss[i], g[i]) {
+                            (None, _) => (f64::INFINITY, f64::INFINITY),
+                            // Not scored: its miss alone ranks it (see score_where_it_ranks).
+                            (Some(m), None) => (m, f64::INFINITY),
+                            (Some(m), Some(gi)) if gi.is_finite() => {
+                                (m, objective(gi, &zs[i], &s.features))
+                            }
+                            (Some(_), Some(_)) => (f64::INFINITY, f64::INFINITY),
                         };
                         (key, i)
                     })
@@ -540,7 +591,7 @@ impl Search<'_> {
                     s.best_key = best_key;
                     s.best_z = zs[bi].clone();
                     s.best_cf = cfs[bi].clone();
-                    s.best_score = g[bi];
+                    s.best_score = g[bi].expect("a row's least miss is scored");
                 }
                 let elite: Vec<usize> = keyed[..config.elite].iter().map(|&(_, i)| i).collect();
                 let w = config.smoothing;

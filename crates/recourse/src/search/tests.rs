@@ -260,3 +260,39 @@ fn bad_input_is_an_error() {
     .to_string();
     assert!(e.contains("row 1"), "{e}");
 }
+
+/// Only the candidates whose rank the score can change are scored: per block (a row's
+/// candidates), those that miss nothing, the least miss and ties; a non-finite
+/// counterfactual (`None`) never.
+#[test]
+fn scores_only_where_they_rank() {
+    let cfs: Vec<Vec<f64>> = (0..8).map(|i| vec![f64::from(i)]).collect();
+    let miss = [
+        Some(0.3),
+        Some(0.1),
+        Some(0.3),
+        None,
+        Some(0.0),
+        Some(2.0),
+        Some(0.0),
+        Some(1.0),
+    ];
+    let seen = std::sync::Mutex::new(Vec::new());
+    let score = |xs: &[Vec<f64>]| -> Result<Vec<f64>> {
+        seen.lock().unwrap().extend(xs.iter().map(|x| x[0]));
+        Ok(xs.iter().map(|x| 10.0 * x[0]).collect())
+    };
+    let g = score_where_it_ranks(&score, &cfs, &miss, 4).unwrap();
+    assert_eq!(*seen.lock().unwrap(), vec![0.0, 1.0, 2.0, 4.0, 6.0]);
+    let want = [
+        Some(0.0),
+        Some(10.0),
+        Some(20.0),
+        None,
+        Some(40.0),
+        None,
+        Some(60.0),
+        None,
+    ];
+    assert_eq!(g, want);
+}
