@@ -25,6 +25,9 @@ pub const DEFAULT_K: usize = 5;
 /// model file and the cost of one distance.
 pub const MAX_REFERENCE: usize = 1024;
 
+/// Reference rows whose distances to a query are summed together (in vector registers).
+const LANES: usize = 8;
+
 /// The normal reference rows and the calibration of their neighbour distance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NormalSupport {
@@ -138,30 +141,9 @@ impl NormalSupport {
             .map(|&j| x[j] / self.unit[j].unwrap_or(1.0))
             .collect();
         let n = self.rows.len();
-        // Squared distances to every row, summed over the columns in order (the same sums,
-        // term by term, as row by row), then the count of discrete mismatches.
-        let mut dist = vec![0.0f64; n];
-        for (c, &v) in xc.iter().enumerate() {
-            for (d, &r) in dist.iter_mut().zip(&l.scaled[c * n..(c + 1) * n]) {
-                let t = v - r;
-                *d += t * t;
-            }
-        }
-        if !l.discrete.is_empty() {
-            let mut mismatches = vec![0u32; n];
-            for (c, &j) in l.discrete.iter().enumerate() {
-                let v = x[j];
-                for (m, &r) in mismatches.iter_mut().zip(&l.levels[c * n..(c + 1) * n]) {
-                    *m += u32::from(v != r);
-                }
-            }
-            for (d, m) in dist.iter_mut().zip(mismatches) {
-                *d += f64::from(m);
-            }
-        }
         // The k smallest squared distances, ascending, with their rows.
         let mut best = vec![(usize::MAX, f64::INFINITY); self.k];
-        for (i, &d2) in dist.iter().enumerate() {
+        let offer = |best: &mut [(usize, f64)], i: usize, d2: f64| {
             if d2 < best[self.k - 1].1 {
                 let mut s = self.k - 1;
                 while s > 0 && best[s - 1].1 > d2 {
@@ -170,6 +152,66 @@ impl NormalSupport {
                 }
                 best[s] = (i, d2);
             }
+        };
+        // Each row's squared distance is summed over the columns in order (the same sums,
+        // term by term, as row by row), then the count of discrete mismatches added; LANES
+        // rows at a time, their sums held in registers while the columns go by.
+        let block = |i: usize| -> [f64; LANES] {
+            let mut acc = [0.0f64; LANES];
+            for (c, &v) in xc.iter().enumerate() {
+                let col: &[f64; LANES] = l.scaled[c * n + i..c * n + i + LANES]
+                    .try_into()
+                    .expect("a block of LANES rows");
+                for (a, &r) in acc.iter_mut().zip(col) {
+                    let t = v - r;
+                    *a += t * t;
+                }
+            }
+            if !l.discrete.is_empty() {
+                let mut m = [0u32; LANES];
+                for (c, &j) in l.discrete.iter().enumerate() {
+                    let v = x[j];
+                    let col: &[f64; LANES] = l.levels[c * n + i..c * n + i + LANES]
+                        .try_into()
+                        .expect("a block of LANES rows");
+                    for (m, &r) in m.iter_mut().zip(col) {
+                        *m += u32::from(v != r);
+                    }
+                }
+                for (a, m) in acc.iter_mut().zip(m) {
+                    *a += f64::from(m);
+                }
+            }
+            acc
+        };
+        let one = |i: usize| -> f64 {
+            let mut d2 = 0.0f64;
+            for (c, &v) in xc.iter().enumerate() {
+                let t = v - l.scaled[c * n + i];
+                d2 += t * t;
+            }
+            if !l.discrete.is_empty() {
+                let m: u32 = l
+                    .discrete
+                    .iter()
+                    .enumerate()
+                    .map(|(c, &j)| u32::from(x[j] != l.levels[c * n + i]))
+                    .sum();
+                d2 += f64::from(m);
+            }
+            d2
+        };
+        let whole = n - n % LANES;
+        for i in (0..whole).step_by(LANES) {
+            let acc = block(i);
+            if acc.iter().any(|&d2| d2 < best[self.k - 1].1) {
+                for (lane, &d2) in acc.iter().enumerate() {
+                    offer(&mut best, i + lane, d2);
+                }
+            }
+        }
+        for i in whole..n {
+            offer(&mut best, i, one(i));
         }
         Some(best[self.k - 1]).filter(|&(i, _)| i != usize::MAX)
     }
