@@ -28,6 +28,75 @@ pub const MAX_REFERENCE: usize = 1024;
 /// Reference rows whose distances to a query are summed together (in vector registers).
 const LANES: usize = 8;
 
+/// Keeps row `i` among the k nearest `best` (ascending) when its squared distance `d2` is
+/// below the k-th; a tie keeps the earlier row.
+#[inline(always)]
+fn offer(best: &mut [(usize, f64)], i: usize, d2: f64) {
+    let k = best.len();
+    if d2 < best[k - 1].1 {
+        let mut s = k - 1;
+        while s > 0 && best[s - 1].1 > d2 {
+            best[s] = best[s - 1];
+            s -= 1;
+        }
+        best[s] = (i, d2);
+    }
+}
+
+/// The squared distances of reference rows `i..i + LANES` (of `n`) to the query (`xc` its
+/// scaled continuous part, `x` the row): each row's terms summed over the columns in order
+/// (the same sums, term by term, as row by row), then its count of discrete mismatches
+/// added; the LANES sums stay in registers while the columns go by.
+#[inline(always)]
+fn block_sums(l: &Layout, n: usize, xc: &[f64], x: &[f64], i: usize) -> [f64; LANES] {
+    let mut acc = [0.0f64; LANES];
+    for (c, &v) in xc.iter().enumerate() {
+        let col: &[f64; LANES] = l.scaled[c * n + i..c * n + i + LANES]
+            .try_into()
+            .expect("a block of LANES rows");
+        for (a, &r) in acc.iter_mut().zip(col) {
+            let t = v - r;
+            *a += t * t;
+        }
+    }
+    if !l.discrete.is_empty() {
+        let mut m = [0u32; LANES];
+        for (c, &j) in l.discrete.iter().enumerate() {
+            let v = x[j];
+            let col: &[f64; LANES] = l.levels[c * n + i..c * n + i + LANES]
+                .try_into()
+                .expect("a block of LANES rows");
+            for (m, &r) in m.iter_mut().zip(col) {
+                *m += u32::from(v != r);
+            }
+        }
+        for (a, m) in acc.iter_mut().zip(m) {
+            *a += f64::from(m);
+        }
+    }
+    acc
+}
+
+/// [`block_sums`] for the one reference row `i`.
+#[inline(always)]
+fn row_sum(l: &Layout, n: usize, xc: &[f64], x: &[f64], i: usize) -> f64 {
+    let mut d2 = 0.0f64;
+    for (c, &v) in xc.iter().enumerate() {
+        let t = v - l.scaled[c * n + i];
+        d2 += t * t;
+    }
+    if !l.discrete.is_empty() {
+        let m: u32 = l
+            .discrete
+            .iter()
+            .enumerate()
+            .map(|(c, &j)| u32::from(x[j] != l.levels[c * n + i]))
+            .sum();
+        d2 += f64::from(m);
+    }
+    d2
+}
+
 /// The normal reference rows and the calibration of their neighbour distance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NormalSupport {
@@ -140,70 +209,33 @@ impl NormalSupport {
             .iter()
             .map(|&j| x[j] / self.unit[j].unwrap_or(1.0))
             .collect();
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, checked just above.
+            return unsafe { self.scan_avx2(l, &xc, x) };
+        }
+        self.scan(l, &xc, x)
+    }
+
+    /// [`NormalSupport::scan`] compiled for AVX2's wider vectors. Only AVX2, not FMA: the sums
+    /// round exactly as the plain build's (Rust never fuses a product into a sum), so the
+    /// answer is the same on every x86-64 processor.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn scan_avx2(&self, l: &Layout, xc: &[f64], x: &[f64]) -> Option<(usize, f64)> {
+        self.scan(l, xc, x)
+    }
+
+    /// The k-th nearest reference row to `x` (its continuous part scaled in `xc`): every
+    /// reference row's distance, and the k smallest kept.
+    #[inline(always)]
+    fn scan(&self, l: &Layout, xc: &[f64], x: &[f64]) -> Option<(usize, f64)> {
         let n = self.rows.len();
         // The k smallest squared distances, ascending, with their rows.
         let mut best = vec![(usize::MAX, f64::INFINITY); self.k];
-        let offer = |best: &mut [(usize, f64)], i: usize, d2: f64| {
-            if d2 < best[self.k - 1].1 {
-                let mut s = self.k - 1;
-                while s > 0 && best[s - 1].1 > d2 {
-                    best[s] = best[s - 1];
-                    s -= 1;
-                }
-                best[s] = (i, d2);
-            }
-        };
-        // Each row's squared distance is summed over the columns in order (the same sums,
-        // term by term, as row by row), then the count of discrete mismatches added; LANES
-        // rows at a time, their sums held in registers while the columns go by.
-        let block = |i: usize| -> [f64; LANES] {
-            let mut acc = [0.0f64; LANES];
-            for (c, &v) in xc.iter().enumerate() {
-                let col: &[f64; LANES] = l.scaled[c * n + i..c * n + i + LANES]
-                    .try_into()
-                    .expect("a block of LANES rows");
-                for (a, &r) in acc.iter_mut().zip(col) {
-                    let t = v - r;
-                    *a += t * t;
-                }
-            }
-            if !l.discrete.is_empty() {
-                let mut m = [0u32; LANES];
-                for (c, &j) in l.discrete.iter().enumerate() {
-                    let v = x[j];
-                    let col: &[f64; LANES] = l.levels[c * n + i..c * n + i + LANES]
-                        .try_into()
-                        .expect("a block of LANES rows");
-                    for (m, &r) in m.iter_mut().zip(col) {
-                        *m += u32::from(v != r);
-                    }
-                }
-                for (a, m) in acc.iter_mut().zip(m) {
-                    *a += f64::from(m);
-                }
-            }
-            acc
-        };
-        let one = |i: usize| -> f64 {
-            let mut d2 = 0.0f64;
-            for (c, &v) in xc.iter().enumerate() {
-                let t = v - l.scaled[c * n + i];
-                d2 += t * t;
-            }
-            if !l.discrete.is_empty() {
-                let m: u32 = l
-                    .discrete
-                    .iter()
-                    .enumerate()
-                    .map(|(c, &j)| u32::from(x[j] != l.levels[c * n + i]))
-                    .sum();
-                d2 += f64::from(m);
-            }
-            d2
-        };
         let whole = n - n % LANES;
         for i in (0..whole).step_by(LANES) {
-            let acc = block(i);
+            let acc = block_sums(l, n, xc, x, i);
             if acc.iter().any(|&d2| d2 < best[self.k - 1].1) {
                 for (lane, &d2) in acc.iter().enumerate() {
                     offer(&mut best, i + lane, d2);
@@ -211,7 +243,7 @@ impl NormalSupport {
             }
         }
         for i in whole..n {
-            offer(&mut best, i, one(i));
+            offer(&mut best, i, row_sum(l, n, xc, x, i));
         }
         Some(best[self.k - 1]).filter(|&(i, _)| i != usize::MAX)
     }
@@ -350,7 +382,7 @@ mod tests {
 
     /// The column-at-a-time distances are the row-at-a-time ones bit for bit (each row's sum
     /// adds the same terms in the same order), and the k-th neighbour the same row, on mixed
-    /// rows with ties (integer coordinates).
+    /// rows with ties (integer coordinates), in the AVX2 build of the scan and the plain one.
     #[test]
     fn distances_equal_the_row_by_row_sums_bit_for_bit() {
         use rand::Rng;
@@ -395,6 +427,15 @@ mod tests {
             let (i, d2) = s.kth_neighbour(&x).unwrap();
             let (wi, wd2) = by_rows(&x);
             assert_eq!((i, d2.to_bits()), (wi, wd2.to_bits()), "{x:?}");
+            // The plain build's scan (kth_neighbour takes the AVX2 one where it can).
+            let l = s.layout.get().unwrap();
+            let xc: Vec<f64> = l
+                .continuous
+                .iter()
+                .map(|&j| x[j] / unit[j].unwrap())
+                .collect();
+            let (pi, pd2) = s.scan(l, &xc, &x).unwrap();
+            assert_eq!((pi, pd2.to_bits()), (wi, wd2.to_bits()), "{x:?}");
         }
     }
 }
