@@ -320,10 +320,7 @@ impl Fitted {
         }
         .map(|(s, radius)| {
             move |xs: &[Vec<f64>]| -> Vec<f64> {
-                s.distances(xs)
-                    .into_iter()
-                    .map(|d| (d - radius).max(0.0) / radius.max(f64::MIN_POSITIVE))
-                    .collect()
+                xs.iter().map(|x| s.shortfall(x, radius)).collect()
             }
         });
         let requirement: Option<&search::Requirement<'_>> =

@@ -200,6 +200,23 @@ impl NormalSupport {
     /// The index (into [`NormalSupport::rows`]) of `x`'s k-th nearest reference row and its
     /// squared distance; `None` for a row with a non-finite value. A tie keeps the earlier row.
     pub fn kth_neighbour(&self, x: &[f64]) -> Option<(usize, f64)> {
+        self.kth_within(x, None)
+    }
+
+    /// How far `x` lies beyond `radius` from the normal rows, relative to it: `max(d − r, 0)/r`
+    /// with d its [`NormalSupport::distance`] (∞ for a row with a non-finite value). The scan
+    /// stops as soon as k reference rows lie within the radius (the answer is then 0, as the
+    /// full scan's), so rows that meet it cost less.
+    pub fn shortfall(&self, x: &[f64], radius: f64) -> f64 {
+        let d = self
+            .kth_within(x, Some(radius))
+            .map_or(f64::INFINITY, |(_, d2)| d2.sqrt());
+        (d - radius).max(0.0) / radius.max(f64::MIN_POSITIVE)
+    }
+
+    /// [`NormalSupport::kth_neighbour`], or with `within`, possibly an earlier k-th nearest
+    /// of the reference rows scanned so far once its distance is at most `within`.
+    fn kth_within(&self, x: &[f64], within: Option<f64>) -> Option<(usize, f64)> {
         if x.iter().any(|v| !v.is_finite()) {
             return None;
         }
@@ -212,9 +229,9 @@ impl NormalSupport {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, checked just above.
-            return unsafe { self.scan_avx2(l, &xc, x) };
+            return unsafe { self.scan_avx2(l, &xc, x, within) };
         }
-        self.scan(l, &xc, x)
+        self.scan(l, &xc, x, within)
     }
 
     /// [`NormalSupport::scan`] compiled for AVX2's wider vectors. Only AVX2, not FMA: the sums
@@ -222,14 +239,20 @@ impl NormalSupport {
     /// answer is the same on every x86-64 processor.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn scan_avx2(&self, l: &Layout, xc: &[f64], x: &[f64]) -> Option<(usize, f64)> {
-        self.scan(l, xc, x)
+    fn scan_avx2(
+        &self,
+        l: &Layout,
+        xc: &[f64],
+        x: &[f64],
+        within: Option<f64>,
+    ) -> Option<(usize, f64)> {
+        self.scan(l, xc, x, within)
     }
 
     /// The k-th nearest reference row to `x` (its continuous part scaled in `xc`): every
     /// reference row's distance, and the k smallest kept.
     #[inline(always)]
-    fn scan(&self, l: &Layout, xc: &[f64], x: &[f64]) -> Option<(usize, f64)> {
+    fn scan(&self, l: &Layout, xc: &[f64], x: &[f64], within: Option<f64>) -> Option<(usize, f64)> {
         let n = self.rows.len();
         // The k smallest squared distances, ascending, with their rows.
         let mut best = vec![(usize::MAX, f64::INFINITY); self.k];
@@ -239,6 +262,11 @@ impl NormalSupport {
             if acc.iter().any(|&d2| d2 < best[self.k - 1].1) {
                 for (lane, &d2) in acc.iter().enumerate() {
                     offer(&mut best, i + lane, d2);
+                }
+                // The k-th distance only falls as rows are added: once within the radius
+                // asked, the rest cannot take it back out.
+                if within.is_some_and(|r| best[self.k - 1].1.sqrt() <= r) {
+                    return Some(best[self.k - 1]);
                 }
             }
         }
@@ -434,8 +462,59 @@ mod tests {
                 .iter()
                 .map(|&j| x[j] / unit[j].unwrap())
                 .collect();
-            let (pi, pd2) = s.scan(l, &xc, &x).unwrap();
+            let (pi, pd2) = s.scan(l, &xc, &x, None).unwrap();
             assert_eq!((pi, pd2.to_bits()), (wi, wd2.to_bits()), "{x:?}");
         }
+    }
+
+    /// The shortfall stops scanning once k rows lie within the radius, and still equals,
+    /// bit for bit, the one computed from the full scan's distance, for rows inside and
+    /// outside the radius.
+    #[test]
+    fn shortfall_equals_the_full_distances() {
+        use rand::Rng;
+        let mut rng = seed::rng(5);
+        let mut row = |spread: f64| -> Vec<f64> {
+            vec![
+                rng.random_range(-spread..spread),
+                f64::from(rng.random_range(0..2u8)),
+                rng.random_range(-spread..spread),
+            ]
+        };
+        let train: Vec<Vec<f64>> = (0..500).map(|_| row(2.0)).collect();
+        let held: Vec<Vec<f64>> = (0..50).map(|_| row(2.0)).collect();
+        let s = NormalSupport::fit(
+            &train,
+            &held,
+            vec![Some(1.0), None, Some(0.5)],
+            5,
+            &mut seed::rng(1),
+        )
+        .unwrap();
+        let radius = s.radius(0.3);
+        let (mut inside, mut outside) = (0, 0);
+        for (q, t) in train.iter().take(400).enumerate() {
+            // Half the queries a training row barely moved (most within the radius).
+            let x = if q % 2 == 0 {
+                let mut x = t.clone();
+                x[0] += 0.001;
+                x
+            } else {
+                row(6.0)
+            };
+            let want = (s.distance(&x) - radius).max(0.0) / radius;
+            let got = s.shortfall(&x, radius);
+            assert_eq!(got.to_bits(), want.to_bits(), "{x:?}");
+            if want == 0.0 {
+                inside += 1;
+            } else {
+                outside += 1;
+            }
+        }
+        assert!(
+            inside > 50 && outside > 50,
+            "{inside} inside, {outside} outside"
+        );
+        assert_eq!(s.shortfall(&[f64::NAN, 0.0, 0.0], radius), f64::INFINITY);
     }
 }
