@@ -234,25 +234,63 @@ fn normal<R: Rng + ?Sized>(rng: &mut R) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-/// The detector's scores of the candidates whose rank depends on them (`None` for the others).
-/// Candidates come in blocks of `population` per row, ranked by how far they miss the bounds
-/// and the requirement first and by the objective (which holds the score) second, so a score
-/// decides a rank only between candidates that miss by exactly as much: those that miss
-/// nothing, ties, and each block's least miss (the row's best of the iteration, whose score and
-/// objective the row keeps). While a row misses the plausibility requirement most of its
-/// candidates are ranked by the miss alone, and scoring them was most of the search's time.
-/// The ranking, and so every answer, is the same as with every candidate scored (each row is
-/// scored on its own: a row's score does not depend on the rows batched with it), unless the
-/// detector returns a non-finite score for a candidate left unscored, which would then rank by
-/// its miss instead of last.
+/// The detector's scores of the candidates whose rank can depend on them (`None` for the
+/// others). Candidates come in blocks of `population` per row, ranked by how far they miss the
+/// bounds and the requirement first and by the objective (`objective(i, g)`, the hinge on the
+/// score plus the action's cost) second; only the best and the `elite` first of a block are
+/// used. So a score is wanted only:
+/// - between candidates that miss by exactly as much: those that miss nothing, ties, and each
+///   block's least miss (the row's best of the iteration, whose score and objective the row
+///   keeps). While a row misses the plausibility requirement most of its candidates are ranked
+///   by the miss alone;
+/// - and, where more than `elite` candidates miss nothing, for those whose cost alone (the
+///   objective with the hinge at 0, never above it) could still place them among the elite:
+///   the `elite` cheapest are scored first, then the others whose cost is at most the worst
+///   objective among those. Each unscored one ranks behind `elite` others either way.
+///
+/// The best and the elite, and so every answer, are the same as with every candidate scored
+/// (each row is scored on its own: a row's score does not depend on the rows batched with it),
+/// unless the detector returns a non-finite score for a candidate left unscored, which would
+/// then rank by its miss instead of last.
 fn score_where_it_ranks(
     score: &RowScore<'_>,
     cfs: &[Vec<f64>],
     miss: &[Option<f64>],
     population: usize,
+    elite: usize,
+    objective: &dyn Fn(usize, f64) -> f64,
 ) -> Result<Vec<Option<f64>>> {
-    let mut wanted = Vec::new();
+    let mut g = vec![None; cfs.len()];
+    let run = |wanted: Vec<usize>, g: &mut Vec<Option<f64>>| -> Result<()> {
+        let rows: Vec<Vec<f64>> = wanted.iter().map(|&i| cfs[i].clone()).collect();
+        for (i, v) in wanted.into_iter().zip(score(&rows)?) {
+            g[i] = Some(v);
+        }
+        Ok(())
+    };
+    let mut first = Vec::new();
+    // Blocks with more candidates that miss nothing than the elite: the cheapest, scored
+    // first, and the rest as (cost, candidate), cheapest first.
+    type Deferred = (Vec<usize>, Vec<(f64, usize)>);
+    let mut deferred: Vec<Deferred> = Vec::new();
     for (b, block) in miss.chunks(population).enumerate() {
+        let at = b * population;
+        let zero: Vec<usize> = (0..block.len())
+            .filter(|&c| block[c] == Some(0.0))
+            .map(|c| at + c)
+            .collect();
+        if zero.len() > elite {
+            let mut by_cost: Vec<(f64, usize)> = zero
+                .iter()
+                .map(|&i| (objective(i, f64::NEG_INFINITY), i))
+                .collect();
+            by_cost.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            let rest = by_cost.split_off(elite);
+            let picks: Vec<usize> = by_cost.into_iter().map(|(_, i)| i).collect();
+            first.extend(&picks);
+            deferred.push((picks, rest));
+            continue;
+        }
         let mut sorted: Vec<f64> = block.iter().flatten().copied().collect();
         sorted.sort_by(f64::total_cmp);
         let Some(&least) = sorted.first() else {
@@ -260,15 +298,29 @@ fn score_where_it_ranks(
         };
         let tied =
             |m: f64| sorted.partition_point(|&v| v < m) + 1 < sorted.partition_point(|&v| v <= m);
-        wanted.extend(block.iter().enumerate().filter_map(|(c, m)| {
+        first.extend(block.iter().enumerate().filter_map(|(c, m)| {
             let m = (*m)?;
-            (m == 0.0 || m == least || tied(m)).then_some(b * population + c)
+            (m == 0.0 || m == least || tied(m)).then_some(at + c)
         }));
     }
-    let rows: Vec<Vec<f64>> = wanted.iter().map(|&i| cfs[i].clone()).collect();
-    let mut g = vec![None; cfs.len()];
-    for (i, v) in wanted.into_iter().zip(score(&rows)?) {
-        g[i] = Some(v);
+    run(first, &mut g)?;
+    let mut second = Vec::new();
+    for (picks, rest) in deferred {
+        let worst = picks
+            .iter()
+            .map(|&i| match g[i] {
+                Some(v) if v.is_finite() => objective(i, v),
+                _ => f64::INFINITY,
+            })
+            .fold(f64::NEG_INFINITY, f64::max);
+        second.extend(
+            rest.into_iter()
+                .filter(|&(c, _)| c <= worst)
+                .map(|(_, i)| i),
+        );
+    }
+    if !second.is_empty() {
+        run(second, &mut g)?;
     }
     Ok(g)
 }
@@ -566,7 +618,17 @@ impl Search<'_> {
                         .then(|| costs.violation(cf) + sh)
                 })
                 .collect();
-            let g = score_where_it_ranks(score, &cfs, &miss, config.population)?;
+            let objective_of = |i: usize, g: f64| {
+                objective(g, &zs[i], &states[active[i / config.population]].features)
+            };
+            let g = score_where_it_ranks(
+                score,
+                &cfs,
+                &miss,
+                config.population,
+                config.elite,
+                &objective_of,
+            )?;
             for (a, &r) in active.iter().enumerate() {
                 let s = &mut states[r];
                 s.iterations = it + 1;
@@ -575,7 +637,7 @@ impl Search<'_> {
                     .map(|i| {
                         let key = match (miss[i], g[i]) {
                             (None, _) => (f64::INFINITY, f64::INFINITY),
-                            // Not scored: its miss alone ranks it (see score_where_it_ranks).
+                            // Not scored: its rank does not need it (see score_where_it_ranks).
                             (Some(m), None) => (m, f64::INFINITY),
                             (Some(m), Some(gi)) if gi.is_finite() => {
                                 (m, objective(gi, &zs[i], &s.features))

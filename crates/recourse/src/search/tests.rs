@@ -282,7 +282,7 @@ fn scores_only_where_they_rank() {
         seen.lock().unwrap().extend(xs.iter().map(|x| x[0]));
         Ok(xs.iter().map(|x| 10.0 * x[0]).collect())
     };
-    let g = score_where_it_ranks(&score, &cfs, &miss, 4).unwrap();
+    let g = score_where_it_ranks(&score, &cfs, &miss, 4, 2, &|_, g| g).unwrap();
     assert_eq!(*seen.lock().unwrap(), vec![0.0, 1.0, 2.0, 4.0, 6.0]);
     let want = [
         Some(0.0),
@@ -295,4 +295,26 @@ fn scores_only_where_they_rank() {
         None,
     ];
     assert_eq!(g, want);
+}
+
+/// Where more candidates than the elite miss nothing, those whose cost alone ranks them
+/// behind the elite's worst are not scored; the elite (here the two least objectives) are.
+#[test]
+fn scores_only_the_candidates_that_could_be_elite() {
+    let cfs: Vec<Vec<f64>> = (0..6).map(|i| vec![f64::from(i)]).collect();
+    let miss = [Some(0.0); 6];
+    let cost = [5.0, 1.0, 3.0, 0.5, 2.0, 9.0];
+    let of = [0.0, 0.0, 0.0, 4.0, 0.0, 0.0];
+    let seen = std::sync::Mutex::new(Vec::new());
+    let score = |xs: &[Vec<f64>]| -> Result<Vec<f64>> {
+        seen.lock().unwrap().extend(xs.iter().map(|x| x[0]));
+        Ok(xs.iter().map(|x| of[x[0] as usize]).collect())
+    };
+    // The objective: a hinge at 0 on the score plus the cost.
+    let objective = |i: usize, g: f64| g.max(0.0) + cost[i];
+    let g = score_where_it_ranks(&score, &cfs, &miss, 6, 2, &objective).unwrap();
+    // The two cheapest (3, 1) first; their worst objective is 4.5, so 4 and 2 (costs 2 and 3)
+    // may still beat it and are scored, 0 and 5 (costs 5 and 9) cannot.
+    assert_eq!(*seen.lock().unwrap(), vec![3.0, 1.0, 4.0, 2.0]);
+    assert_eq!(g, [None, Some(0.0), Some(0.0), Some(4.0), Some(0.0), None]);
 }
