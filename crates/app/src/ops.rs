@@ -318,11 +318,7 @@ impl Fitted {
             ) => Some((s, s.radius(min_plausibility))).filter(|(_, r)| r.is_finite()),
             _ => None,
         }
-        .map(|(s, radius)| {
-            move |xs: &[Vec<f64>]| -> Vec<f64> {
-                xs.iter().map(|x| s.shortfall(x, radius)).collect()
-            }
-        });
+        .map(|(s, radius)| move |xs: &[Vec<f64>]| -> Vec<f64> { s.shortfalls(xs, radius) });
         let requirement: Option<&search::Requirement<'_>> =
             shortfall.as_ref().map(|f| f as &search::Requirement<'_>);
         let network = match (method, &self.network) {

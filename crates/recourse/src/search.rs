@@ -606,7 +606,9 @@ impl Search<'_> {
                 }
             }
             let cfs = model.counterfactual_batch(&xs, &ivs)?;
-            let shortfall = short(&cfs);
+            // A row's candidates at a time: they lie close together, which the requirement
+            // may use (NormalSupport::shortfalls).
+            let shortfall: Vec<f64> = cfs.chunks(config.population).flat_map(short).collect();
             // How far each candidate misses the bounds and the requirement (None for a
             // counterfactual that is not finite, which ranks last).
             let miss: Vec<Option<f64>> = cfs

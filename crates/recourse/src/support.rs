@@ -12,6 +12,8 @@
 //! k-nearest-neighbour view of plausibility is the one recourse evaluations use (CARLA's yNN,
 //! FACE's density paths).
 
+mod scan;
+
 use std::sync::OnceLock;
 
 use rand::Rng;
@@ -24,78 +26,6 @@ pub const DEFAULT_K: usize = 5;
 /// Most normal rows kept as the reference (a seeded sample of the training rows): bounds the
 /// model file and the cost of one distance.
 pub const MAX_REFERENCE: usize = 1024;
-
-/// Reference rows whose distances to a query are summed together (in vector registers).
-const LANES: usize = 8;
-
-/// Keeps row `i` among the k nearest `best` (ascending) when its squared distance `d2` is
-/// below the k-th; a tie keeps the earlier row.
-#[inline(always)]
-fn offer(best: &mut [(usize, f64)], i: usize, d2: f64) {
-    let k = best.len();
-    if d2 < best[k - 1].1 {
-        let mut s = k - 1;
-        while s > 0 && best[s - 1].1 > d2 {
-            best[s] = best[s - 1];
-            s -= 1;
-        }
-        best[s] = (i, d2);
-    }
-}
-
-/// The squared distances of reference rows `i..i + LANES` (of `n`) to the query (`xc` its
-/// scaled continuous part, `x` the row): each row's terms summed over the columns in order
-/// (the same sums, term by term, as row by row), then its count of discrete mismatches
-/// added; the LANES sums stay in registers while the columns go by.
-#[inline(always)]
-fn block_sums(l: &Layout, n: usize, xc: &[f64], x: &[f64], i: usize) -> [f64; LANES] {
-    let mut acc = [0.0f64; LANES];
-    for (c, &v) in xc.iter().enumerate() {
-        let col: &[f64; LANES] = l.scaled[c * n + i..c * n + i + LANES]
-            .try_into()
-            .expect("a block of LANES rows");
-        for (a, &r) in acc.iter_mut().zip(col) {
-            let t = v - r;
-            *a += t * t;
-        }
-    }
-    if !l.discrete.is_empty() {
-        let mut m = [0u32; LANES];
-        for (c, &j) in l.discrete.iter().enumerate() {
-            let v = x[j];
-            let col: &[f64; LANES] = l.levels[c * n + i..c * n + i + LANES]
-                .try_into()
-                .expect("a block of LANES rows");
-            for (m, &r) in m.iter_mut().zip(col) {
-                *m += u32::from(v != r);
-            }
-        }
-        for (a, m) in acc.iter_mut().zip(m) {
-            *a += f64::from(m);
-        }
-    }
-    acc
-}
-
-/// [`block_sums`] for the one reference row `i`.
-#[inline(always)]
-fn row_sum(l: &Layout, n: usize, xc: &[f64], x: &[f64], i: usize) -> f64 {
-    let mut d2 = 0.0f64;
-    for (c, &v) in xc.iter().enumerate() {
-        let t = v - l.scaled[c * n + i];
-        d2 += t * t;
-    }
-    if !l.discrete.is_empty() {
-        let m: u32 = l
-            .discrete
-            .iter()
-            .enumerate()
-            .map(|(c, &j)| u32::from(x[j] != l.levels[c * n + i]))
-            .sum();
-        d2 += f64::from(m);
-    }
-    d2
-}
 
 /// The normal reference rows and the calibration of their neighbour distance.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,15 +44,13 @@ pub struct NormalSupport {
     layout: OnceLock<Layout>,
 }
 
-/// The reference rows as two flat column-major blocks (one column after another, so that a
-/// query's distances to every row are computed a column at a time, in vector registers):
-/// continuous columns divided by their unit, then the discrete columns as they are.
+/// The reference rows laid out for the scan ([`scan::Columns`]), with the features that are
+/// continuous and discrete.
 #[derive(Debug, Clone)]
 struct Layout {
     continuous: Vec<usize>,
     discrete: Vec<usize>,
-    scaled: Vec<f64>,
-    levels: Vec<f64>,
+    all: scan::Columns,
 }
 
 /// Equal when the saved fields are (the layout is derived from them).
@@ -208,10 +136,38 @@ impl NormalSupport {
     /// stops as soon as k reference rows lie within the radius (the answer is then 0, as the
     /// full scan's), so rows that meet it cost less.
     pub fn shortfall(&self, x: &[f64], radius: f64) -> f64 {
-        let d = self
-            .kth_within(x, Some(radius))
-            .map_or(f64::INFINITY, |(_, d2)| d2.sqrt());
-        (d - radius).max(0.0) / radius.max(f64::MIN_POSITIVE)
+        self.shortfalls(std::slice::from_ref(&x.to_vec()), radius)[0]
+    }
+
+    /// [`NormalSupport::shortfall`] of each row, the same values, faster when the rows lie
+    /// close together (a search's candidate actions for one row): the reference rows that
+    /// cannot be among any of their k nearest are set aside first ([`scan::Columns::near`]).
+    pub fn shortfalls(&self, xs: &[Vec<f64>], radius: f64) -> Vec<f64> {
+        let l = self.layout();
+        let queries: Vec<Option<(Vec<f64>, Vec<f64>)>> = xs
+            .iter()
+            .map(|x| x.iter().all(|v| v.is_finite()).then(|| self.parts(l, x)))
+            .collect();
+        let finite: Vec<&(Vec<f64>, Vec<f64>)> = queries.iter().flatten().collect();
+        let near;
+        let cols = if finite.len() > 1 {
+            let xcs: Vec<&[f64]> = finite.iter().map(|q| q.0.as_slice()).collect();
+            let xds: Vec<&[f64]> = finite.iter().map(|q| q.1.as_slice()).collect();
+            near = l.all.near(&xcs, &xds, self.k);
+            &near
+        } else {
+            &l.all
+        };
+        queries
+            .iter()
+            .map(|q| {
+                let d = q
+                    .as_ref()
+                    .and_then(|(xc, xd)| cols.kth(xc, xd, self.k, Some(radius)))
+                    .map_or(f64::INFINITY, |(_, d2)| d2.sqrt());
+                (d - radius).max(0.0) / radius.max(f64::MIN_POSITIVE)
+            })
+            .collect()
     }
 
     /// [`NormalSupport::kth_neighbour`], or with `within`, possibly an earlier k-th nearest
@@ -220,60 +176,25 @@ impl NormalSupport {
         if x.iter().any(|v| !v.is_finite()) {
             return None;
         }
-        let l = self.layout.get_or_init(|| self.build_layout());
-        let xc: Vec<f64> = l
+        let l = self.layout();
+        let (xc, xd) = self.parts(l, x);
+        l.all.kth(&xc, &xd, self.k, within)
+    }
+
+    /// The reference rows' layout, built on first use.
+    fn layout(&self) -> &Layout {
+        self.layout.get_or_init(|| self.build_layout())
+    }
+
+    /// A row's continuous values in units and its discrete values, in the layout's order.
+    fn parts(&self, l: &Layout, x: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let xc = l
             .continuous
             .iter()
             .map(|&j| x[j] / self.unit[j].unwrap_or(1.0))
             .collect();
-        #[cfg(target_arch = "x86_64")]
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the processor has AVX2, checked just above.
-            return unsafe { self.scan_avx2(l, &xc, x, within) };
-        }
-        self.scan(l, &xc, x, within)
-    }
-
-    /// [`NormalSupport::scan`] compiled for AVX2's wider vectors. Only AVX2, not FMA: the sums
-    /// round exactly as the plain build's (Rust never fuses a product into a sum), so the
-    /// answer is the same on every x86-64 processor.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn scan_avx2(
-        &self,
-        l: &Layout,
-        xc: &[f64],
-        x: &[f64],
-        within: Option<f64>,
-    ) -> Option<(usize, f64)> {
-        self.scan(l, xc, x, within)
-    }
-
-    /// The k-th nearest reference row to `x` (its continuous part scaled in `xc`): every
-    /// reference row's distance, and the k smallest kept.
-    #[inline(always)]
-    fn scan(&self, l: &Layout, xc: &[f64], x: &[f64], within: Option<f64>) -> Option<(usize, f64)> {
-        let n = self.rows.len();
-        // The k smallest squared distances, ascending, with their rows.
-        let mut best = vec![(usize::MAX, f64::INFINITY); self.k];
-        let whole = n - n % LANES;
-        for i in (0..whole).step_by(LANES) {
-            let acc = block_sums(l, n, xc, x, i);
-            if acc.iter().any(|&d2| d2 < best[self.k - 1].1) {
-                for (lane, &d2) in acc.iter().enumerate() {
-                    offer(&mut best, i + lane, d2);
-                }
-                // The k-th distance only falls as rows are added: once within the radius
-                // asked, the rest cannot take it back out.
-                if within.is_some_and(|r| best[self.k - 1].1.sqrt() <= r) {
-                    return Some(best[self.k - 1]);
-                }
-            }
-        }
-        for i in whole..n {
-            offer(&mut best, i, row_sum(l, n, xc, x, i));
-        }
-        Some(best[self.k - 1]).filter(|&(i, _)| i != usize::MAX)
+        let xd = l.discrete.iter().map(|&j| x[j]).collect();
+        (xc, xd)
     }
 
     fn build_layout(&self) -> Layout {
@@ -297,8 +218,12 @@ impl NormalSupport {
         Layout {
             continuous,
             discrete,
-            scaled,
-            levels,
+            all: scan::Columns {
+                n: self.rows.len(),
+                scaled,
+                levels,
+                index: None,
+            },
         }
     }
 
@@ -456,13 +381,9 @@ mod tests {
             let (wi, wd2) = by_rows(&x);
             assert_eq!((i, d2.to_bits()), (wi, wd2.to_bits()), "{x:?}");
             // The plain build's scan (kth_neighbour takes the AVX2 one where it can).
-            let l = s.layout.get().unwrap();
-            let xc: Vec<f64> = l
-                .continuous
-                .iter()
-                .map(|&j| x[j] / unit[j].unwrap())
-                .collect();
-            let (pi, pd2) = s.scan(l, &xc, &x, None).unwrap();
+            let l = s.layout();
+            let (xc, xd) = s.parts(l, &x);
+            let (pi, pd2) = l.all.scan(&xc, &xd, s.k, None).unwrap();
             assert_eq!((pi, pd2.to_bits()), (wi, wd2.to_bits()), "{x:?}");
         }
     }
@@ -516,5 +437,69 @@ mod tests {
             "{inside} inside, {outside} outside"
         );
         assert_eq!(s.shortfall(&[f64::NAN, 0.0, 0.0], radius), f64::INFINITY);
+    }
+
+    /// A group of queries close together scans only the reference rows that can be among the
+    /// k nearest of one of them, and finds each query's k-th neighbour (row and bits) and
+    /// shortfall as the full scan does: tight and loose groups, far groups, discrete levels
+    /// shared or not, many exact ties (integer coordinates), a row count not a multiple of
+    /// the scan's block.
+    #[test]
+    fn a_group_sets_aside_only_rows_no_query_needs() {
+        use rand::Rng;
+        let mut rng = seed::rng(12);
+        let row = |rng: &mut seed::RemedyRng| -> Vec<f64> {
+            vec![
+                f64::from(rng.random_range(-4..5i8)),
+                f64::from(rng.random_range(0..3u8)),
+                f64::from(rng.random_range(-4..5i8)) * 0.5,
+                rng.random_range(-2.0..2.0),
+            ]
+        };
+        let train: Vec<Vec<f64>> = (0..803).map(|_| row(&mut rng)).collect();
+        let held: Vec<Vec<f64>> = (0..40).map(|_| row(&mut rng)).collect();
+        let unit = vec![Some(1.0), None, Some(0.7), Some(1.3)];
+        let s = NormalSupport::fit(&train, &held, unit, 5, &mut seed::rng(2)).unwrap();
+        let radius = s.radius(0.5);
+        let l = s.layout();
+        let mut pruned = 0;
+        for trial in 0..60 {
+            let spread = [0.0, 0.05, 0.5, 3.0][trial % 4];
+            let shift = if trial % 5 == 0 { 8.0 } else { 0.0 };
+            let centre = train[trial * 13].clone();
+            let group: Vec<Vec<f64>> = (0..20)
+                .map(|_| {
+                    let mut x = centre.clone();
+                    x[0] += shift + spread * rng.random_range(-1.0..1.0);
+                    x[2] += spread * rng.random_range(-1.0..1.0);
+                    x[3] += (spread * rng.random_range(-1.0..1.0) * 4.0).round() / 4.0;
+                    if trial % 3 == 0 {
+                        x[1] = f64::from(rng.random_range(0..3u8));
+                    }
+                    x
+                })
+                .collect();
+            let parts: Vec<(Vec<f64>, Vec<f64>)> = group.iter().map(|x| s.parts(l, x)).collect();
+            let xcs: Vec<&[f64]> = parts.iter().map(|p| p.0.as_slice()).collect();
+            let xds: Vec<&[f64]> = parts.iter().map(|p| p.1.as_slice()).collect();
+            let near = l.all.near(&xcs, &xds, s.k);
+            if near.n < l.all.n {
+                pruned += 1;
+            }
+            for (x, (xc, xd)) in group.iter().zip(&parts) {
+                let (i, d2) = s.kth_neighbour(x).unwrap();
+                let (ni, nd2) = near.kth(xc, xd, s.k, None).unwrap();
+                assert_eq!(
+                    (ni, nd2.to_bits()),
+                    (i, d2.to_bits()),
+                    "trial {trial}: {x:?}"
+                );
+            }
+            let together = s.shortfalls(&group, radius);
+            for (x, t) in group.iter().zip(together) {
+                assert_eq!(t.to_bits(), s.shortfall(x, radius).to_bits(), "{x:?}");
+            }
+        }
+        assert!(pruned >= 30, "only {pruned} of 60 groups set rows aside");
     }
 }
