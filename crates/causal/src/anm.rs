@@ -822,12 +822,30 @@ impl CausalModel for Anm {
             if touched.is_empty() {
                 continue;
             }
-            let rows: Vec<Vec<f64>> = touched.iter().map(|&r| cf[r].clone()).collect();
             let needs_mechanism = touched
                 .iter()
                 .any(|&r| interventions[r].set_of(i).is_none());
             let out = if needs_mechanism {
-                self.mechanism_output(i, &rows)?
+                // The mechanism reads only the node's parents: consecutive rows whose parents
+                // are unchanged from each other (actions on the node itself, not above it)
+                // share one evaluation (a row's output does not depend on the rows evaluated
+                // with it).
+                let parents = self.dag.parents(i);
+                let same = |a: usize, b: usize| parents.iter().all(|&p| cf[a][p] == cf[b][p]);
+                let mut distinct: Vec<Vec<f64>> = Vec::new();
+                let mut output_of = Vec::with_capacity(touched.len());
+                for (t, &r) in touched.iter().enumerate() {
+                    if t == 0 || !same(r, touched[t - 1]) {
+                        distinct.push(cf[r].clone());
+                    }
+                    output_of.push(distinct.len() - 1);
+                }
+                let width = self.n_levels(i).unwrap_or(1);
+                let out = self.mechanism_output(i, &distinct)?;
+                output_of
+                    .iter()
+                    .flat_map(|&d| out[d * width..(d + 1) * width].iter().copied())
+                    .collect()
             } else {
                 Vec::new()
             };

@@ -138,8 +138,9 @@ fn categorical_nodes_round_trip() {
     }
 }
 
-/// Actions on copies of a row (abducted once) give the counterfactuals, bit for bit, that
-/// each row gets alone, with categorical nodes among the children.
+/// Actions on copies of a row (abducted once; a node whose parents the actions leave alone
+/// evaluated once) give the counterfactuals, bit for bit, that each row gets alone, with
+/// categorical nodes among the children.
 #[test]
 fn copies_of_a_row_share_its_abduction() {
     let scm = Adult::new();
