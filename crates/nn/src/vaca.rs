@@ -476,6 +476,13 @@ impl VacaNet {
         Tensor::stack(parts, 0)
     }
 
+    /// The posterior means μ of `x`'s rows under the full graph, row `of[r]` of them for row
+    /// r of the result: rows that are copies of a few distinct rows are encoded once each.
+    pub fn encode_repeated(&self, x: Tensor<2>, of: &[usize]) -> Tensor<3> {
+        let device = x.device();
+        self.encode(x, None).0.select(1, index(of, &device))
+    }
+
     /// The encoder q(z | x, A) (spec §5.1): μ and σ = exp(logvar/2) + 1e-4, each
     /// `[n, batch, z]`, of encoded rows under the graph `mask` (`None`: the full graph).
     pub fn encode(&self, x: Tensor<2>, mask: Option<&EdgeMask>) -> (Tensor<3>, Tensor<3>) {
