@@ -796,14 +796,7 @@ impl CausalModel for Anm {
         // Many actions on the same row come together (a search's candidates): a row repeated
         // consecutively is abducted once, its noise shared by its copies (a row's noise does
         // not depend on the rows abducted with it, so nothing changes but the time).
-        let mut distinct: Vec<Vec<f64>> = Vec::new();
-        let mut noise_of = Vec::with_capacity(xs.len());
-        for (r, x) in xs.iter().enumerate() {
-            if r == 0 || *x != xs[r - 1] {
-                distinct.push(x.clone());
-            }
-            noise_of.push(distinct.len() - 1);
-        }
+        let (distinct, noise_of) = remedy_core::traits::distinct_runs(xs);
         let distinct_u = self.abduct_batch(&distinct)?;
         let u: Vec<&Vec<f64>> = noise_of.iter().map(|&d| &distinct_u[d]).collect();
         let mut cf: Vec<Vec<f64>> = xs.to_vec();

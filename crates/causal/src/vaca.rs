@@ -751,14 +751,7 @@ impl CausalModel for Vaca {
                 // The factual latents: copies of a row (a search's candidates come 64 to a
                 // row) encoded once and shared (a row's latent does not depend on the rows
                 // encoded with it), where the chunk has copies.
-                let mut distinct: Vec<Vec<f64>> = Vec::new();
-                let mut copy_of = Vec::with_capacity(sub.len());
-                for (k, row) in sub.iter().enumerate() {
-                    if k == 0 || *row != sub[k - 1] {
-                        distinct.push(row.clone());
-                    }
-                    copy_of.push(distinct.len() - 1);
-                }
+                let (distinct, copy_of) = remedy_core::traits::distinct_runs(&sub);
                 let z0 = if distinct.len() < sub.len() {
                     Some(
                         self.net

@@ -87,3 +87,34 @@ pub fn check_batch(xs: &[Vec<f64>], interventions: &[Intervention]) -> Result<()
     }
     Ok(())
 }
+
+/// The rows of a batch with consecutive repeats taken once, and for each row the index of its
+/// copy among them (for implementations of [`CausalModel::counterfactual_batch`]: a search
+/// asks for many actions on one row at a time, whose abduction can then be done once).
+pub fn distinct_runs(xs: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<usize>) {
+    let mut distinct: Vec<Vec<f64>> = Vec::new();
+    let mut of = Vec::with_capacity(xs.len());
+    for (r, x) in xs.iter().enumerate() {
+        if r == 0 || *x != xs[r - 1] {
+            distinct.push(x.clone());
+        }
+        of.push(distinct.len() - 1);
+    }
+    (distinct, of)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Consecutive repeats are taken once; a row equal to an earlier but not the previous one,
+    /// and a row holding NaN (never equal to itself), start runs of their own.
+    #[test]
+    fn distinct_runs_of_a_batch() {
+        let (a, b, nan) = (vec![1.0, 2.0], vec![3.0, 4.0], vec![f64::NAN, 0.0]);
+        let xs = vec![a.clone(), a.clone(), b.clone(), a.clone(), nan.clone(), nan];
+        let (distinct, of) = super::distinct_runs(&xs);
+        assert_eq!(distinct.len(), 5);
+        assert_eq!(distinct[..3], [a.clone(), b, a]);
+        assert_eq!(of, [0, 0, 1, 2, 3, 4]);
+        assert!(super::distinct_runs(&[]).0.is_empty());
+    }
+}
