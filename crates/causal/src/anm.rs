@@ -824,15 +824,12 @@ impl CausalModel for Anm {
                 // share one evaluation (a row's output does not depend on the rows evaluated
                 // with it).
                 let parents = self.dag.parents(i);
-                let same = |a: usize, b: usize| parents.iter().all(|&p| cf[a][p] == cf[b][p]);
-                let mut distinct: Vec<Vec<f64>> = Vec::new();
-                let mut output_of = Vec::with_capacity(touched.len());
-                for (t, &r) in touched.iter().enumerate() {
-                    if t == 0 || !same(r, touched[t - 1]) {
-                        distinct.push(cf[r].clone());
-                    }
-                    output_of.push(distinct.len() - 1);
-                }
+                let (output_of, firsts) = remedy_core::traits::runs(touched.len(), |a, b| {
+                    let (a, b) = (touched[a], touched[b]);
+                    parents.iter().all(|&p| cf[a][p] == cf[b][p])
+                });
+                let distinct: Vec<Vec<f64>> =
+                    firsts.iter().map(|&t| cf[touched[t]].clone()).collect();
                 let width = self.n_levels(i).unwrap_or(1);
                 let out = self.mechanism_output(i, &distinct)?;
                 output_of

@@ -88,19 +88,26 @@ pub fn check_batch(xs: &[Vec<f64>], interventions: &[Intervention]) -> Result<()
     Ok(())
 }
 
+/// The runs of `n` items: maximal stretches of consecutive items that `same(previous, item)`
+/// joins. Returns, for each item, the index of its run, and the first item of each run.
+pub fn runs(n: usize, same: impl Fn(usize, usize) -> bool) -> (Vec<usize>, Vec<usize>) {
+    let mut of = Vec::with_capacity(n);
+    let mut firsts = Vec::new();
+    for i in 0..n {
+        if i == 0 || !same(i - 1, i) {
+            firsts.push(i);
+        }
+        of.push(firsts.len() - 1);
+    }
+    (of, firsts)
+}
+
 /// The rows of a batch with consecutive repeats taken once, and for each row the index of its
 /// copy among them (for implementations of [`CausalModel::counterfactual_batch`]: a search
 /// asks for many actions on one row at a time, whose abduction can then be done once).
 pub fn distinct_runs(xs: &[Vec<f64>]) -> (Vec<Vec<f64>>, Vec<usize>) {
-    let mut distinct: Vec<Vec<f64>> = Vec::new();
-    let mut of = Vec::with_capacity(xs.len());
-    for (r, x) in xs.iter().enumerate() {
-        if r == 0 || *x != xs[r - 1] {
-            distinct.push(x.clone());
-        }
-        of.push(distinct.len() - 1);
-    }
-    (distinct, of)
+    let (of, firsts) = runs(xs.len(), |a, b| xs[a] == xs[b]);
+    (firsts.into_iter().map(|i| xs[i].clone()).collect(), of)
 }
 
 #[cfg(test)]
@@ -116,5 +123,10 @@ mod tests {
         assert_eq!(distinct[..3], [a.clone(), b, a]);
         assert_eq!(of, [0, 0, 1, 2, 3, 4]);
         assert!(super::distinct_runs(&[]).0.is_empty());
+        // Runs by any joining rule: items 0-1, 2-3, 4 paired.
+        assert_eq!(
+            super::runs(5, |a, b| a / 2 == b / 2),
+            (vec![0, 0, 1, 1, 2], vec![0, 2, 4])
+        );
     }
 }

@@ -43,6 +43,12 @@ fn offer(best: &mut [(usize, f64)], i: usize, d2: f64) {
 }
 
 impl Columns {
+    /// The reference row at position `p`.
+    #[inline(always)]
+    fn row(&self, p: usize) -> usize {
+        self.index.as_ref().map_or(p, |ix| ix[p])
+    }
+
     /// The squared distances of positions `i..i + LANES` to the query (`xc` its scaled
     /// continuous part, `xd` its discrete part): each row's terms summed over the columns in
     /// order, then its count of discrete mismatches added; the LANES sums stay in registers
@@ -140,7 +146,6 @@ impl Columns {
         within: Option<f64>,
     ) -> Option<(usize, f64)> {
         let n = self.n;
-        let row = |p: usize| self.index.as_ref().map_or(p, |ix| ix[p]);
         // The k smallest squared distances, ascending, with their rows.
         let mut best = vec![(usize::MAX, f64::INFINITY); k];
         let whole = n - n % LANES;
@@ -148,7 +153,7 @@ impl Columns {
             let acc = self.block_sums(xc, xd, i);
             if acc.iter().any(|&d2| d2 < best[k - 1].1) {
                 for (lane, &d2) in acc.iter().enumerate() {
-                    offer(&mut best, row(i + lane), d2);
+                    offer(&mut best, self.row(i + lane), d2);
                 }
                 // The k-th distance only falls as rows are added: once within the radius
                 // asked, the rest cannot take it back out.
@@ -158,7 +163,7 @@ impl Columns {
             }
         }
         for i in whole..n {
-            offer(&mut best, row(i), self.row_sum(xc, xd, i));
+            offer(&mut best, self.row(i), self.row_sum(xc, xd, i));
         }
         Some(best[k - 1]).filter(|&(i, _)| i != usize::MAX)
     }
@@ -233,12 +238,11 @@ impl Columns {
                 .flat_map(|c| keep.iter().map(move |&i| cols[c * n + i]))
                 .collect()
         };
-        let row = |p: usize| self.index.as_ref().map_or(p, |ix| ix[p]);
         Columns {
             n: keep.len(),
             scaled: gather(&self.scaled, nc),
             levels: gather(&self.levels, nd),
-            index: Some(keep.iter().map(|&p| row(p)).collect()),
+            index: Some(keep.iter().map(|&p| self.row(p)).collect()),
         }
     }
 }
