@@ -514,6 +514,7 @@ pub fn fit(
                     ) => Some((s, s.radius(min_plausibility))),
                     _ => None,
                 },
+                threads: config.threads,
             },
             &network_config(
                 &config.network,

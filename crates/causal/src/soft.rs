@@ -14,7 +14,7 @@ use crate::vaca::Vaca;
 /// encoder's units, zero where no action) and the 0/1 action mask `[b, nodes]` to the
 /// counterfactual encoded rows `[b, width]`, differentiable in the actions.
 pub type SoftCounterfactualFn<'a> =
-    Box<dyn Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> + 'a>;
+    Box<dyn Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> + Send + Sync + 'a>;
 
 /// A causal model whose soft-intervention counterfactual can be differentiated.
 pub trait SoftCounterfactual: CausalModel {

@@ -755,8 +755,9 @@ pub struct FitArgs {
     /// Cap the training epochs of every network (faster, possibly less accurate).
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Threads for independent work (the detector trains beside the causal model). The model
-    /// files are byte-identical for any number; 1 runs one stage after the other.
+    /// Threads for independent work (the detector trains beside the causal model; the
+    /// recourse network's batches are computed in two parts side by side). The model files are
+    /// byte-identical for any number; 1 runs everything one after the other.
     #[arg(long, default_value_t = remedy_app::model::default_threads() as u16,
           value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: u16,

@@ -8,7 +8,7 @@ use remedy_nn::{Device, Tensor, tensor};
 use crate::{AnomalyDetector, Autoencoder, DeepSvdd};
 
 /// A score on encoded inputs, built for one device.
-pub type TensorScorer = Box<dyn Fn(Tensor<2>) -> Tensor<1>>;
+pub type TensorScorer = Box<dyn Fn(Tensor<2>) -> Tensor<1> + Send + Sync>;
 
 /// A tabular detector that can score tensors on any device (an autodiff device for training
 /// through it). Its weights are copied, never trained.
@@ -28,7 +28,7 @@ pub fn recoded_scorer(
     detector: &dyn DifferentiableDetector,
     from: &TabularEncoder,
     device: &Device,
-) -> Result<impl Fn(Tensor<2>) -> Tensor<1> + use<>> {
+) -> Result<impl Fn(Tensor<2>) -> Tensor<1> + Send + Sync + use<>> {
     let to = detector.input_encoder();
     if from.width() != to.width() || from.features.len() != to.features.len() {
         return Err(Error::invalid(

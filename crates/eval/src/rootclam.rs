@@ -666,7 +666,7 @@ fn amortised<S: Scm>(
     let offsets = enc.offsets();
     let naive = additive_counterfactual(&offsets, width, &device);
     let rootclam = s.vaca.soft_counterfactual(&s.candidates, &device);
-    let cf: &dyn Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> =
+    let cf: &remedy_recourse::mitigation::CounterfactualFn<'_> =
         if propagate { &rootclam } else { &naive };
     // 10% of the training anomalies select the epoch (the reference holds out 8%).
     let n = problem.n;

@@ -2,14 +2,16 @@
 //! defaults: betas 0.9/0.999, ε 1e-8, L2 weight decay added to the gradient; optional
 //! exponential learning-rate decay per epoch), validation after
 //! every epoch, the best-validation weights kept, and early stopping after `patience` epochs
-//! without improvement.
+//! without improvement. [`fit_sharded`] computes each minibatch's gradient in parts, side by
+//! side on several threads, with the same bits for any number of threads.
 
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::decay::WeightDecayConfig;
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
 use rand::Rng;
 use rand::seq::SliceRandom;
+use remedy_core::seed::{self, RemedyRng};
 use serde::{Deserialize, Serialize};
 
 use crate::observer::{EpochReport, Observer};
@@ -108,6 +110,16 @@ mod nan_as_null {
     }
 }
 
+/// Adam as [`TrainConfig`] asks (PyTorch's defaults otherwise).
+fn adam(config: &TrainConfig) -> AdamConfig {
+    let adam = AdamConfig::new().with_epsilon(1e-8);
+    if config.weight_decay > 0.0 {
+        adam.with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32)))
+    } else {
+        adam
+    }
+}
+
 /// Trains `model` (on an autodiff device) over `n_train` examples.
 ///
 /// `batch_loss(model, indices, rng)` returns the scalar loss of a minibatch (the `rng` serves
@@ -116,15 +128,15 @@ mod nan_as_null {
 /// after each optimiser epoch and before validation (e.g. Deep SVDD's centre update).
 #[allow(clippy::too_many_arguments)]
 pub fn fit<M, R, L, V, E>(
-    mut model: M,
+    model: M,
     n_train: usize,
     config: &TrainConfig,
     rng: &mut R,
     observer: &mut dyn Observer,
     what: &str,
     mut batch_loss: L,
-    mut valid_loss: V,
-    mut on_epoch: E,
+    valid_loss: V,
+    on_epoch: E,
 ) -> (M, TrainReport)
 where
     M: Module + Clone,
@@ -133,11 +145,175 @@ where
     V: FnMut(&M) -> f64,
     E: FnMut(&mut M, usize),
 {
-    let mut adam = AdamConfig::new().with_epsilon(1e-8);
-    if config.weight_decay > 0.0 {
-        adam = adam.with_weight_decay(Some(WeightDecayConfig::new(config.weight_decay as f32)));
+    let mut optim = adam(config).init();
+    epochs(
+        model,
+        n_train,
+        config,
+        rng,
+        observer,
+        what,
+        |model: M, chunk: &[usize], rng: &mut R, lr: f64| {
+            let loss = batch_loss(&model, chunk, rng);
+            let sum = crate::tensor::scalar(loss.clone()) * chunk.len() as f64;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            (optim.step(lr, model, grads), sum)
+        },
+        valid_loss,
+        on_epoch,
+    )
+}
+
+/// How [`fit_sharded`] computes a minibatch's gradient: in `parts` contiguous parts of the
+/// batch, on up to `threads` threads. The weights depend on `parts`, never on `threads`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shards {
+    pub parts: usize,
+    pub threads: usize,
+}
+
+/// [`fit`] with each minibatch's gradient computed in [`Shards::parts`] parts, side by side:
+/// each part's loss (its mean, weighted by its share of the batch) is differentiated on a copy
+/// of the model with an autodiff graph of its own ([`Module::fork`]), and the parts' gradients
+/// are summed in part order before one optimiser step. That is the whole batch's gradient up to
+/// rounding, and the same bits for any number of threads. Each part's dropout draws from a
+/// generator seeded from `rng`, one per part in order. `batch_loss` is shared by the threads.
+#[allow(clippy::too_many_arguments)]
+pub fn fit_sharded<M, R, L, V, E>(
+    model: M,
+    n_train: usize,
+    config: &TrainConfig,
+    shards: Shards,
+    device: &Device,
+    rng: &mut R,
+    observer: &mut dyn Observer,
+    what: &str,
+    batch_loss: L,
+    valid_loss: V,
+    on_epoch: E,
+) -> (M, TrainReport)
+where
+    M: Module + Clone + Send,
+    R: Rng + ?Sized,
+    L: Fn(&M, &[usize], &mut RemedyRng) -> Tensor<1> + Sync,
+    V: FnMut(&M) -> f64,
+    E: FnMut(&mut M, usize),
+{
+    let mut optim = adam(config).init();
+    let parts = shards.parts.max(1);
+    let part = |model: M, rows: &[usize], seed: u64, share: f64| {
+        let m = model.fork(device);
+        let loss = batch_loss(&m, rows, &mut seed::rng(seed)).mul_scalar(share);
+        let value = crate::tensor::scalar(loss.clone());
+        (value, GradientsParams::from_grads(loss.backward(), &m))
+    };
+    epochs(
+        model,
+        n_train,
+        config,
+        rng,
+        observer,
+        what,
+        |model: M, chunk: &[usize], rng: &mut R, lr: f64| {
+            let size = chunk.len().div_ceil(parts).max(1);
+            let work: Vec<(M, &[usize], u64)> = chunk
+                .chunks(size)
+                .map(|rows| (model.clone(), rows, rng.random::<u64>()))
+                .collect();
+            let n = chunk.len() as f64;
+            let done = in_parts(work, shards.threads, |(m, rows, s)| {
+                part(m, rows, s, rows.len() as f64 / n)
+            });
+            let (values, mut grads): (Vec<f64>, Vec<GradientsParams>) = done.into_iter().unzip();
+            let mut sum = GradientsParams::new();
+            model.visit(&mut SumGrads {
+                parts: &mut grads,
+                out: &mut sum,
+            });
+            let loss: f64 = values.iter().sum();
+            (optim.step(lr, model, sum), loss * n)
+        },
+        valid_loss,
+        on_epoch,
+    )
+}
+
+/// `work` done on up to `threads` threads (this one included), the results in `work`'s order.
+fn in_parts<W: Send, T: Send>(work: Vec<W>, threads: usize, f: impl Fn(W) -> T + Sync) -> Vec<T> {
+    let threads = threads.clamp(1, work.len().max(1));
+    if threads == 1 {
+        return work.into_iter().map(f).collect();
     }
-    let mut optim = adam.init();
+    let mut lanes: Vec<Vec<(usize, W)>> = (0..threads).map(|_| Vec::new()).collect();
+    for (i, w) in work.into_iter().enumerate() {
+        lanes[i % threads].push((i, w));
+    }
+    let f = &f;
+    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let mut lanes = lanes.into_iter();
+        let mine = lanes.next().unwrap_or_default();
+        let handles: Vec<_> = lanes
+            .map(|lane| {
+                scope.spawn(move || lane.into_iter().map(|(i, w)| (i, f(w))).collect::<Vec<_>>())
+            })
+            .collect();
+        let mut out: Vec<(usize, T)> = mine.into_iter().map(|(i, w)| (i, f(w))).collect();
+        for h in handles {
+            match h.join() {
+                Ok(v) => out.extend(v),
+                Err(p) => std::panic::resume_unwind(p),
+            }
+        }
+        out
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
+/// Sums the parts' gradients of every float parameter, in part order.
+struct SumGrads<'a> {
+    parts: &'a mut [GradientsParams],
+    out: &'a mut GradientsParams,
+}
+
+impl ModuleVisitor for SumGrads<'_> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        let mut acc: Option<Tensor<D>> = None;
+        for g in self.parts.iter_mut() {
+            if let Some(t) = g.remove::<D>(param.id) {
+                acc = Some(match acc {
+                    Some(a) => a + t,
+                    None => t,
+                });
+            }
+        }
+        if let Some(a) = acc {
+            self.out.register(param.id, a);
+        }
+    }
+}
+
+/// The epoch loop of [`fit`] and [`fit_sharded`]: `step(model, batch, rng, lr)` takes one
+/// optimiser step on a minibatch and returns the model and the batch's loss times its rows.
+#[allow(clippy::too_many_arguments)]
+fn epochs<M, R, S, V, E>(
+    mut model: M,
+    n_train: usize,
+    config: &TrainConfig,
+    rng: &mut R,
+    observer: &mut dyn Observer,
+    what: &str,
+    mut step: S,
+    mut valid_loss: V,
+    mut on_epoch: E,
+) -> (M, TrainReport)
+where
+    M: Module + Clone,
+    R: Rng + ?Sized,
+    S: FnMut(M, &[usize], &mut R, f64) -> (M, f64),
+    V: FnMut(&M) -> f64,
+    E: FnMut(&mut M, usize),
+{
     let mut order: Vec<usize> = (0..n_train).collect();
     let mut best: Option<(M, usize, f64)> = None;
     // The last epoch that improved by at least `min_delta`, and its loss: patience counts
@@ -157,11 +333,10 @@ where
         order.shuffle(rng);
         let (mut sum, mut count) = (0.0, 0usize);
         for chunk in order.chunks(batch) {
-            let loss = batch_loss(&model, chunk, rng);
-            sum += crate::tensor::scalar(loss.clone()) * chunk.len() as f64;
+            let (next, loss) = step(model, chunk, rng, lr);
+            model = next;
+            sum += loss;
             count += chunk.len();
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
         }
         lr *= config.lr_decay;
         on_epoch(&mut model, epoch);
@@ -253,6 +428,75 @@ mod tests {
         assert!((w1[0] - 2.0).abs() < 0.01, "{w1:?}");
         assert!(loss < 1e-4, "{loss}");
         assert_eq!(run(4).0, w1, "same seed, same bits");
+    }
+
+    /// A small regression with dropout, trained by [`fit_sharded`]: its weights (all layers,
+    /// flattened) after `epochs` epochs of batch 64.
+    fn sharded(parts: usize, threads: usize, epochs: usize, dropout: f32) -> Vec<f32> {
+        let device = autodiff(&cpu());
+        let mut rng = seed::rng(11);
+        let mut cfg = MlpConfig::relu(&[2, 16, 1]);
+        cfg.dropout = vec![0.0, dropout];
+        let model = cfg.init(&mut rng, &device);
+        let xs: Vec<f32> = (0..256)
+            .map(|i| ((i * 37) % 101) as f32 / 50.0 - 1.0)
+            .collect();
+        let ys: Vec<f32> = xs.chunks(2).map(|p| p[0] * p[0] - p[1]).collect();
+        let config = TrainConfig {
+            epochs,
+            batch_size: 64,
+            learning_rate: 0.01,
+            patience: None,
+            ..TrainConfig::default()
+        };
+        let loss = |m: &crate::Mlp, idx: &[usize], r: &mut seed::RemedyRng| {
+            let x = tensor::gather_rows(&xs, 2, idx, &device);
+            let y = tensor::gather_rows(&ys, 1, idx, &device);
+            (m.forward_train(x, r) - y).powf_scalar(2.0).mean()
+        };
+        let (m, _) = fit_sharded(
+            model,
+            ys.len(),
+            &config,
+            Shards { parts, threads },
+            &device,
+            &mut rng,
+            &mut NoObserver,
+            "sharded",
+            loss,
+            |_m: &crate::Mlp| f64::NAN,
+            |_m: &mut crate::Mlp, _e| {},
+        );
+        m.layers
+            .iter()
+            .flat_map(|l| tensor::to_flat(l.weight.val()))
+            .collect()
+    }
+
+    /// The parts' gradients sum to the whole batch's: one step in one part and in three agree
+    /// to rounding (no dropout, so the parts' generators do not matter).
+    #[test]
+    fn parts_of_a_batch_give_its_gradient() {
+        let whole = sharded(1, 1, 1, 0.0);
+        let thirds = sharded(3, 1, 1, 0.0);
+        assert_ne!(whole, sharded(1, 1, 0, 0.0), "one step moved the weights");
+        for (a, b) in whole.iter().zip(&thirds) {
+            assert!((a - b).abs() <= 1e-6 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+    }
+
+    /// Same parts, same bits, on one thread or several (dropout drawn per part).
+    #[test]
+    fn sharded_weights_do_not_depend_on_the_threads() {
+        let one = sharded(4, 1, 5, 0.2);
+        assert_eq!(sharded(4, 2, 5, 0.2), one);
+        assert_eq!(sharded(4, 3, 5, 0.2), one);
+        assert_eq!(sharded(4, 8, 5, 0.2), one);
+        assert_ne!(
+            sharded(2, 2, 5, 0.2),
+            one,
+            "the parts are part of the model"
+        );
     }
 
     /// A report with unvalidated epochs survives a JSON round trip.

@@ -13,25 +13,27 @@
 
 use std::collections::HashMap;
 
-use rand::Rng;
+use rand::{Rng, RngCore};
+use remedy_core::seed::RemedyRng;
 use remedy_core::{Error, Result};
 use remedy_nn::store::NamedTensor;
-use remedy_nn::train::{TrainConfig, TrainReport, fit};
+use remedy_nn::train::{Shards, TrainConfig, TrainReport, fit, fit_sharded};
 use remedy_nn::{Device, Mlp, MlpConfig, Module, Observer, Tensor, tensor};
 use serde::{Deserialize, Serialize};
 
 /// A differentiable counterfactual: encoded rows `[b, width]`, actions `[b, nodes]`
 /// (standardised units, zero where no action) and the 0/1 action mask `[b, nodes]` to
 /// counterfactual encoded rows `[b, width]`.
-pub type CounterfactualFn<'a> = dyn Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> + 'a;
+pub type CounterfactualFn<'a> =
+    dyn Fn(Tensor<2>, Tensor<2>, Tensor<2>) -> Result<Tensor<2>> + Send + Sync + 'a;
 
 /// The detector's score of counterfactual encoded rows, differentiable in its input.
-pub type ScoreFn<'a> = dyn Fn(Tensor<2>) -> Tensor<1> + 'a;
+pub type ScoreFn<'a> = dyn Fn(Tensor<2>) -> Tensor<1> + Send + Sync + 'a;
 
 /// A term per row added to the objective, a function of the counterfactual encoded rows
 /// `[b, width]`, differentiable in them (for example how far each lies from the normal rows).
 /// Not in the paper: its Eq. 3 has the hinge and the cost only.
-pub type PenaltyFn<'a> = dyn Fn(Tensor<2>) -> Tensor<1> + 'a;
+pub type PenaltyFn<'a> = dyn Fn(Tensor<2>) -> Tensor<1> + Send + Sync + 'a;
 
 /// Settings of the mitigation network and its objective.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +58,21 @@ pub struct MitigationConfig {
     /// Optimisation (reference: Adam lr 1e-4, batch 128, 100 epochs on Loan; spec §6.5),
     /// selecting the epoch with the lowest validation loss.
     pub train: TrainConfig,
+    /// Each minibatch's gradient in this many parts, computed side by side on the threads
+    /// [`MitigationConfig::fit_with_penalty`] is given ([`fit_sharded`]; not in the paper):
+    /// the whole batch's gradient up to rounding, the same weights for any number of threads.
+    /// 1 (the default, and what configs saved without it read as): one graph per batch, as
+    /// the reference trains.
+    #[serde(default = "one_part", skip_serializing_if = "is_one_part")]
+    pub parts: usize,
+}
+
+fn one_part() -> usize {
+    1
+}
+
+fn is_one_part(p: &usize) -> bool {
+    *p <= 1
 }
 
 impl Default for MitigationConfig {
@@ -76,6 +93,7 @@ impl Default for MitigationConfig {
                 lr_decay: 1.0,
                 min_delta: 0.0,
             },
+            parts: 1,
         }
     }
 }
@@ -225,12 +243,14 @@ impl MitigationConfig {
         observer: &mut dyn Observer,
     ) -> Result<MitigationNet> {
         self.fit_with_penalty(
-            problem, train, valid, cf, score, None, device, rng, observer,
+            problem, train, valid, cf, score, None, device, 1, rng, observer,
         )
     }
 
     /// [`MitigationConfig::fit`] with a penalty per row added to Eq. 3's objective, in
-    /// training and in the validation loss that selects the epoch.
+    /// training and in the validation loss that selects the epoch. With
+    /// [`MitigationConfig::parts`] above 1, the parts of each batch run on up to `threads`
+    /// threads (the weights do not depend on `threads`).
     #[allow(clippy::too_many_arguments)]
     pub fn fit_with_penalty<R: Rng + ?Sized>(
         &self,
@@ -241,6 +261,7 @@ impl MitigationConfig {
         score: &ScoreFn<'_>,
         penalty: Option<&PenaltyFn<'_>>,
         device: &Device,
+        threads: usize,
         rng: &mut R,
         observer: &mut dyn Observer,
     ) -> Result<MitigationNet> {
@@ -255,8 +276,8 @@ impl MitigationConfig {
         let net = self.mlp(w, k).init(rng, device);
         let cost = tensor::from_flat(problem.cost.to_vec(), 1, k, device);
         let hinge_at = self.alpha * problem.tau;
-        let failure: std::cell::RefCell<Option<Error>> = std::cell::RefCell::new(None);
-        let loss_of = |m: &Mlp, idx: &[usize], train_mode: Option<&mut R>| -> Tensor<1> {
+        let failure: std::sync::Mutex<Option<Error>> = std::sync::Mutex::new(None);
+        let loss_of = |m: &Mlp, idx: &[usize], train_mode: Option<&mut dyn RngCore>| -> Tensor<1> {
             let x = tensor::gather_rows(problem.x, w, idx, device);
             let mask = tensor::gather_rows(problem.mask, k, idx, device);
             let raw = match train_mode {
@@ -270,32 +291,56 @@ impl MitigationConfig {
                     objective(score(xc), theta, cost.clone(), hinge_at, self.lambda, extra)
                 }
                 Err(e) => {
-                    failure.borrow_mut().get_or_insert(e);
+                    if let Ok(mut f) = failure.lock() {
+                        f.get_or_insert(e);
+                    }
                     theta.sum().mul_scalar(0.0)
                 }
             }
         };
-        let (net, report) = fit(
-            net,
-            train.len(),
-            &self.train,
-            rng,
-            observer,
-            "mitigation",
-            |m: &Mlp, idx: &[usize], r: &mut R| {
-                let rows: Vec<usize> = idx.iter().map(|&i| train[i]).collect();
-                loss_of(m, &rows, Some(r))
-            },
-            |m: &Mlp| {
-                if valid.is_empty() {
-                    f64::NAN
-                } else {
-                    tensor::scalar(loss_of(m, valid, None))
-                }
-            },
-            |_m: &mut Mlp, _e| {},
-        );
-        if let Some(e) = failure.into_inner() {
+        let valid_loss = |m: &Mlp| {
+            if valid.is_empty() {
+                f64::NAN
+            } else {
+                tensor::scalar(loss_of(m, valid, None))
+            }
+        };
+        let rows_of = |idx: &[usize]| -> Vec<usize> { idx.iter().map(|&i| train[i]).collect() };
+        let (net, report) = if self.parts <= 1 {
+            fit(
+                net,
+                train.len(),
+                &self.train,
+                rng,
+                observer,
+                "mitigation",
+                |m: &Mlp, idx: &[usize], mut r: &mut R| {
+                    loss_of(m, &rows_of(idx), Some(&mut r as &mut dyn RngCore))
+                },
+                valid_loss,
+                |_m: &mut Mlp, _e| {},
+            )
+        } else {
+            fit_sharded(
+                net,
+                train.len(),
+                &self.train,
+                Shards {
+                    parts: self.parts,
+                    threads,
+                },
+                device,
+                rng,
+                observer,
+                "mitigation",
+                |m: &Mlp, idx: &[usize], r: &mut RemedyRng| {
+                    loss_of(m, &rows_of(idx), Some(r as &mut dyn RngCore))
+                },
+                valid_loss,
+                |_m: &mut Mlp, _e| {},
+            )
+        };
+        if let Some(e) = failure.into_inner().ok().flatten() {
             return Err(e);
         }
         Ok(MitigationNet {
@@ -558,6 +603,7 @@ mod tests {
                 patience: None,
                 ..MitigationConfig::default().train
             },
+            parts: 1,
         }
     }
 
@@ -578,6 +624,42 @@ mod tests {
                         "row {i}: no action far beyond the hinge: score {s}"
                     );
                 }
+            }
+        });
+    }
+
+    /// Batches in parts (side by side on threads): the toy rows still flip, and the network
+    /// acts the same to the bit on one thread or three.
+    #[test]
+    fn batches_in_parts_train_alike_on_any_number_of_threads() {
+        let config = MitigationConfig {
+            parts: 2,
+            ..toy_config()
+        };
+        on_toy(|problem, cf, device| {
+            let idx: Vec<usize> = (0..problem.n).collect();
+            let actions = |threads: usize| {
+                let net = config
+                    .fit_with_penalty(
+                        problem,
+                        &idx,
+                        &idx,
+                        cf,
+                        &norm2,
+                        None,
+                        device,
+                        threads,
+                        &mut seed::rng(1),
+                        &mut NoObserver,
+                    )
+                    .unwrap();
+                net.actions(problem.x, problem.mask, problem.n).unwrap()
+            };
+            let one = actions(1);
+            assert_eq!(actions(3), one);
+            for i in 0..problem.n {
+                let (a, b) = (problem.x[2 * i] + one[2 * i], problem.x[2 * i + 1]);
+                assert!(a * a + b * b < 1.0, "row {i} flipped");
             }
         });
     }
@@ -607,6 +689,7 @@ mod tests {
                     &norm2,
                     Some(&penalty),
                     device,
+                    1,
                     &mut seed::rng(1),
                     &mut NoObserver,
                 )
@@ -636,6 +719,7 @@ mod tests {
                 patience: None,
                 ..MitigationConfig::default().train
             },
+            parts: 1,
         };
         on_toy(|problem, cf, device| {
             let (amortised, direct) = amortised_and_direct(&config, problem, cf, device, 200);
