@@ -83,9 +83,15 @@ pub(crate) fn fit_causal(
         CausalKind::Vaca => {
             let mut c = VacaConfig::default();
             cap(&mut c.train, config.epochs);
-            CausalFit::Vaca(Box::new(
-                c.fit(dag, schema, train, valid, &mut rng, observer)?,
-            ))
+            CausalFit::Vaca(Box::new(c.fit_threaded(
+                dag,
+                schema,
+                train,
+                valid,
+                config.threads,
+                &mut rng,
+                observer,
+            )?))
         }
     };
     tracing::info!(

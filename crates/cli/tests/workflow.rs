@@ -78,8 +78,9 @@ fn fit_chain(dir: &Path) -> PathBuf {
 }
 
 /// `--threads` changes where the work runs, never the answer: the detector trains beside the
-/// causal model (additive-noise model and VACA), the recourse network's batches are computed
-/// in parts side by side, and every model file is byte-identical to the one-thread fit's; `recommend` answers the same bytes on any number. `--threads 0` is
+/// causal model (additive-noise model and VACA, whose validation rows are split between the
+/// threads), the recourse network's batches are computed in parts side by side, and every
+/// model file is byte-identical to the one-thread fit's; `recommend` answers the same bytes on any number. `--threads 0` is
 /// refused.
 #[test]
 fn thread_count_gives_byte_identical_models() {

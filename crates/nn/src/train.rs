@@ -239,7 +239,11 @@ where
 }
 
 /// `work` done on up to `threads` threads (this one included), the results in `work`'s order.
-fn in_parts<W: Send, T: Send>(work: Vec<W>, threads: usize, f: impl Fn(W) -> T + Sync) -> Vec<T> {
+pub fn in_parts<W: Send, T: Send>(
+    work: Vec<W>,
+    threads: usize,
+    f: impl Fn(W) -> T + Sync,
+) -> Vec<T> {
     let threads = threads.clamp(1, work.len().max(1));
     if threads == 1 {
         return work.into_iter().map(f).collect();
