@@ -588,6 +588,34 @@ mod tests {
         (amortised, direct)
     }
 
+    /// The actions of `config`'s network trained on every row (seed 1) with `penalty`, its
+    /// batches' parts on `threads` threads.
+    fn trained_actions(
+        config: &MitigationConfig,
+        problem: MitigationProblem<'_>,
+        cf: &CounterfactualFn<'_>,
+        penalty: Option<&PenaltyFn<'_>>,
+        device: &Device,
+        threads: usize,
+    ) -> Vec<f32> {
+        let idx: Vec<usize> = (0..problem.n).collect();
+        let net = config
+            .fit_with_penalty(
+                problem,
+                &idx,
+                &idx,
+                cf,
+                &norm2,
+                penalty,
+                device,
+                threads,
+                &mut seed::rng(1),
+                &mut NoObserver,
+            )
+            .unwrap();
+        net.actions(problem.x, problem.mask, problem.n).unwrap()
+    }
+
     /// A small h_φ that learns the toy problem: hinge at 0.8, λ = 0.01, 300 epochs.
     fn toy_config() -> MitigationConfig {
         MitigationConfig {
@@ -637,24 +665,7 @@ mod tests {
             ..toy_config()
         };
         on_toy(|problem, cf, device| {
-            let idx: Vec<usize> = (0..problem.n).collect();
-            let actions = |threads: usize| {
-                let net = config
-                    .fit_with_penalty(
-                        problem,
-                        &idx,
-                        &idx,
-                        cf,
-                        &norm2,
-                        None,
-                        device,
-                        threads,
-                        &mut seed::rng(1),
-                        &mut NoObserver,
-                    )
-                    .unwrap();
-                net.actions(problem.x, problem.mask, problem.n).unwrap()
-            };
+            let actions = |threads| trained_actions(&config, problem, cf, None, device, threads);
             let one = actions(1);
             assert_eq!(actions(3), one);
             for i in 0..problem.n {
@@ -679,22 +690,7 @@ mod tests {
                 .mul_scalar(10.0)
         };
         on_toy(|problem, cf, device| {
-            let idx: Vec<usize> = (0..problem.n).collect();
-            let net = config
-                .fit_with_penalty(
-                    problem,
-                    &idx,
-                    &idx,
-                    cf,
-                    &norm2,
-                    Some(&penalty),
-                    device,
-                    1,
-                    &mut seed::rng(1),
-                    &mut NoObserver,
-                )
-                .unwrap();
-            let theta = net.actions(problem.x, problem.mask, problem.n).unwrap();
+            let theta = trained_actions(&config, problem, cf, Some(&penalty), device, 1);
             for i in 0..problem.n {
                 let x0 = problem.x[2 * i] + theta[2 * i];
                 assert!((-0.3..0.35).contains(&x0), "row {i}: x0 = {x0}");
