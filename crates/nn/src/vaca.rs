@@ -439,11 +439,22 @@ impl VacaNet {
 
     /// `[E, batch, 2c]`: concat(h_target, h_source) for every edge (spec §5.1: messages use
     /// concat(target, source)).
+    ///
+    /// The nodes are selected as rows of a `[n, batch·c]` matrix: the same values as selecting
+    /// along the first axis of `[n, batch, c]`, and the gradient's scatter-add runs in burn's
+    /// row-wise two-dimensional kernel instead of its per-element one for three dimensions
+    /// (most of VACA's training time), adding each node's edges in the same order, so the
+    /// same bits.
     fn gather(&self, h: Tensor<3>) -> Tensor<3> {
         let device = h.device();
-        let t = h.clone().select(0, index(&self.graph.tgt, &device));
-        let s = h.select(0, index(&self.graph.src, &device));
-        Tensor::cat(vec![t, s], 2)
+        let [n, b, c] = h.dims();
+        let rows = h.reshape([n, b * c]);
+        let pick = |of: &[usize]| {
+            rows.clone()
+                .select(0, index(of, &device))
+                .reshape([of.len(), b, c])
+        };
+        Tensor::cat(vec![pick(&self.graph.tgt), pick(&self.graph.src)], 2)
     }
 
     /// Sums the (masked) messages `[E, batch, c]` into their target nodes: `[n, batch, c]`.
