@@ -192,7 +192,14 @@ impl GvarNet {
                 let all = self.coefficients(Tensor::cat(vec![lagged.clone(), next], 0));
                 let psi = all.clone().narrow(0, 0, b);
                 let psi_next = all.narrow(0, b, p);
-                let psi_cur = psi.clone().select(0, rows);
+                // Rows of a `[B, K·d·d]` matrix: burn's scatter-add (the gradient) runs
+                // element by element for four dimensions, row by row for two.
+                let [_, k, d, _] = psi.dims();
+                let psi_cur = psi
+                    .clone()
+                    .reshape([b, k * d * d])
+                    .select(0, rows)
+                    .reshape([p, k, d, d]);
                 (psi, Some(Self::smoothness(psi_cur, psi_next)))
             }
             None => (self.coefficients(lagged.clone()), None),
